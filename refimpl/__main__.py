@@ -1,0 +1,59 @@
+"""``python -m refimpl COMMAND ...``: one entry point for every tool of the course.
+
+Each command lives in its own module that exposes ``main(argv) -> int``; this
+table only names them, so importing the entry point stays fast and a command's
+heavy imports happen only when that command runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+#: command name -> (module, one-line description)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "release": ("refimpl.grading.release", "generate exercises/ from solutions/"),
+    "grade": ("refimpl.grading.grade", "grade student notebooks against an assignment"),
+    "bench": ("refimpl.bench", "run the benchmarks and print ratios against the peers"),
+    "dhcp-server": ("refimpl.net.dhcp_cli", "run the DHCP server on a real interface"),
+    "dhcp-client": ("refimpl.net.dhcp_cli", "run the DHCP client on a real interface"),
+    "dhcp-relay": ("refimpl.net.dhcp_cli", "run the DHCP relay agent on a real interface"),
+    "ftp-server": ("refimpl.net.ftp_cli", "run the FTP server"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: python -m refimpl COMMAND [ARGS...]", "", "commands:"]
+    width = max(len(name) for name in COMMANDS)
+    for name, (_, text) in COMMANDS.items():
+        lines.append(f"  {name:<{width}}  {text}")
+    lines.append("")
+    lines.append("Run 'python -m refimpl COMMAND --help' for a command's options.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"refimpl: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, _ = COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            print(f"refimpl: command {name!r} is not available in this version", file=sys.stderr)
+            return 2
+        raise
+    # Commands sharing a module (dhcp-server/-client/-relay) receive their own name first.
+    if getattr(module, "SUBCOMMANDS", None):
+        return int(module.main([name, *rest]) or 0)
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
