@@ -20,9 +20,13 @@ def _pip_requirements() -> dict[str, str]:
 
 def _conda_requirements() -> dict[str, str]:
     specs = {}
+    section = ""
     for line in (ROOT / "environment.yml").read_text().splitlines():
-        match = re.match(r"^  - ([A-Za-z0-9_.\-]+.*)$", line)  # top-level conda entries only
-        if match:
+        if re.match(r"^\w", line):  # a top-level key: channels, dependencies, ...
+            section = line.split(":")[0]
+            continue
+        match = re.match(r"^  - ([A-Za-z0-9_.\-]+[^:]*)$", line)  # conda packages, not "pip:"
+        if section == "dependencies" and match:
             spec = match.group(1).strip()
             if _name(spec) not in ("python", "pip"):
                 specs[_name(spec)] = spec.replace(" ", "")
