@@ -1,0 +1,669 @@
+"""A DHCP message: the BOOTP fixed header, the magic cookie, then options.
+
+Theory of operation
+-------------------
+DHCP (RFC 2131) reuses the BOOTP message of RFC 951 unchanged and puts its
+own information in the old "vendor extensions" area, now called *options*::
+
+    offset  size  field
+         0     1  op        1 = BOOTREQUEST (client -> server), 2 = BOOTREPLY
+         1     1  htype     hardware type, 1 = Ethernet
+         2     1  hlen      hardware address length, 6 for Ethernet
+         3     1  hops      relay agents passed
+         4     4  xid       transaction id
+         8     2  secs      seconds since the client started
+        10     2  flags     leftmost bit = BROADCAST
+        12     4  ciaddr    client IP (only if it already has one)
+        16     4  yiaddr    "your" IP, the address the server gives
+        20     4  siaddr    next server (bootstrap, e.g. TFTP)
+        24     4  giaddr    relay agent IP
+        28    16  chaddr    client hardware address
+        44    64  sname     server host name
+       108   128  file      boot file name
+       236     4  cookie    99.130.83.99: "options follow in DHCP format"
+       240     -  options   code/length/value ... END
+
+That table is :data:`HEADER_FIELDS`, declared **once**. Everything else reads
+it: the encoder and decoder (one ``struct.Struct`` built from it at import),
+``Message.show()``, ``Message.layout()`` and the field diagrams drawn in the
+notebooks. Options come from the registry in :mod:`refimpl.dhcp.options`.
+
+Rules this module follows (each cited where it is applied):
+
+* encode pads the message to 300 bytes, the BOOTP minimum (RFC 1542 §2.1), with
+  PAD bytes after END;
+* decode accepts PAD anywhere between options and ignores everything after END;
+* a missing END is **accepted** when the options end exactly at the end of the
+  data (robustness principle, RFC 1122 §1.2.2: some clients omit it); an
+  option whose length runs past the end of its area is an error;
+* an option that appears several times is joined into one (RFC 3396 §7), and
+  an option longer than 255 bytes is split when encoded (RFC 3396 §5);
+* option overload (option 52): options continue in ``file`` and then
+  ``sname`` (RFC 2131 §4.1, RFC 2132 §9.3, order from RFC 3396 §5).
+
+Sans-I/O and standard library only.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import struct
+from operator import attrgetter
+from typing import Any, Iterable, NamedTuple
+
+from .options import (
+    DECODERS,
+    END,
+    ENCODERS,
+    OPTIONS,
+    PAD,
+    MessageType,
+    describe,
+    encode_option,
+    ip_from_bytes,
+    ip_to_bytes,
+    normalize,
+    option_spec,
+)
+
+__all__ = [
+    "COOKIE",
+    "HEADER_FIELDS",
+    "HeaderField",
+    "Message",
+    "MessageError",
+    "MessageType",
+    "Span",
+    "hexdump",
+    "layout_of",
+]
+
+
+class MessageError(ValueError):
+    """Bad bytes or a bad value: says which field and at which byte offset.
+
+    ``field`` is a header field name (``"hlen"``), ``"cookie"``, or an option
+    (``"option 51 (lease_time)"``); ``offset`` is the byte offset in the
+    message where that field starts (``None`` when there is no byte position,
+    e.g. a bad value given to the encoder).
+    """
+
+    def __init__(self, field: str, offset: int | None, reason: str):
+        self.field = field
+        self.offset = offset
+        self.reason = reason
+        where = f" at byte {offset}" if offset is not None else ""
+        super().__init__(f"{field}{where}: {reason}")
+
+
+class HeaderField(NamedTuple):
+    """One row of the fixed BOOTP/DHCP header."""
+
+    name: str
+    offset: int
+    size: int
+    kind: str  # "u8", "u16", "u32", "ip" (dotted quad), "bytes" (fixed size)
+    meaning: str
+    rfc: str
+
+
+# fmt: off
+HEADER_FIELDS: tuple[HeaderField, ...] = (
+    HeaderField("op",      0,   1, "u8",    "message op code: 1 = BOOTREQUEST (client to server), 2 = BOOTREPLY", "RFC 951 §3, RFC 2131 §2"),
+    HeaderField("htype",   1,   1, "u8",    "hardware address type: 1 = Ethernet (ARP hardware types)", "RFC 2131 §2"),
+    HeaderField("hlen",    2,   1, "u8",    "hardware address length: 6 for Ethernet", "RFC 2131 §2"),
+    HeaderField("hops",    3,   1, "u8",    "relay agents passed; the client sends 0", "RFC 2131 §2, RFC 1542 §4.1"),
+    HeaderField("xid",     4,   4, "u32",   "transaction id chosen by the client; replies carry the same one", "RFC 2131 §2"),
+    HeaderField("secs",    8,   2, "u16",   "seconds since the client began acquiring or renewing an address", "RFC 2131 §2"),
+    HeaderField("flags",   10,  2, "u16",   "leftmost bit BROADCAST: reply by broadcast; other bits must be 0", "RFC 2131 §2, figure 2"),
+    HeaderField("ciaddr",  12,  4, "ip",    "client IP address, set by the client only when it already has one", "RFC 2131 §2, table 5"),
+    HeaderField("yiaddr",  16,  4, "ip",    "'your' IP address: the address the server gives the client", "RFC 2131 §2"),
+    HeaderField("siaddr",  20,  4, "ip",    "next server to use in bootstrap (e.g. TFTP); set by the server", "RFC 2131 §2"),
+    HeaderField("giaddr",  24,  4, "ip",    "relay agent IP address; 0 when no relay is involved", "RFC 2131 §2, RFC 1542"),
+    HeaderField("chaddr",  28,  16, "bytes", "client hardware address (the first hlen bytes count)", "RFC 2131 §2"),
+    HeaderField("sname",   44,  64, "bytes", "optional server host name, NUL terminated (or options: option 52)", "RFC 2131 §2"),
+    HeaderField("file",    108, 128, "bytes", "boot file name, NUL terminated (or options: option 52)", "RFC 2131 §2"),
+)
+# fmt: on
+
+#: RFC 2131 §3 / RFC 1497: the first 4 bytes of the options area say "DHCP options follow".
+COOKIE = bytes((99, 130, 83, 99))
+COOKIE_OFFSET = 236
+OPTIONS_OFFSET = 240
+BOOTP_MIN_SIZE = 300  # RFC 1542 §2.1: pad BOOTP messages to at least 300 bytes
+OVERLOAD_OPTIONS_ROOM = 312 - len(COOKIE)  # RFC 2131 §2: clients accept an options field of 312 bytes
+BROADCAST_FLAG = 0x8000  # RFC 2131 §2 figure 2: the leftmost bit of flags
+
+# The table drives one precompiled struct: "!BBBBIHH4s4s4s4s16s64s128s4s".
+_STRUCT_CODES = {"u8": "B", "u16": "H", "u32": "I", "ip": "4s", "bytes": "{size}s"}
+_HEADER = struct.Struct("!" + "".join(_STRUCT_CODES[f.kind].format(size=f.size) for f in HEADER_FIELDS) + "4s")
+assert _HEADER.size == OPTIONS_OFFSET, "HEADER_FIELDS offsets must add up to 236 + cookie"
+assert all(a.offset + a.size == b.offset for a, b in zip(HEADER_FIELDS, HEADER_FIELDS[1:]))
+
+_FIELD = {f.name: f for f in HEADER_FIELDS}
+_NAMES = tuple(f.name for f in HEADER_FIELDS)
+_get_header = attrgetter(*_NAMES)  # one C call reads every header field
+_IP_INDEXES = tuple(i for i, f in enumerate(HEADER_FIELDS) if f.kind == "ip")
+_BYTES_INDEXES = tuple(i for i, f in enumerate(HEADER_FIELDS) if f.kind == "bytes")
+_ZERO_IP = "0.0.0.0"
+
+
+class Span(NamedTuple):
+    """Where one named piece lies in the encoded bytes (for hexdump highlighting)."""
+
+    name: str
+    offset: int
+    size: int
+
+
+def _check_header_value(field: HeaderField, value: Any) -> Any:
+    """Validate one header value and return it in its stored form (raises MessageError)."""
+    kind = field.kind
+    try:
+        if kind == "ip":
+            value = str(value)
+            ip_to_bytes(value)
+            return value
+        if kind == "bytes":
+            if isinstance(value, str):
+                value = value.encode("utf-8")
+            value = bytes(value)
+            if len(value) > field.size:
+                raise ValueError(f"{len(value)} bytes do not fit in {field.size}")
+            return value.ljust(field.size, b"\0")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {value!r}")
+        if not 0 <= value < 1 << (8 * field.size):
+            raise ValueError(f"{value} does not fit in {field.size} byte(s)")
+        return value
+    except (TypeError, ValueError) as exc:
+        raise MessageError(field.name, field.offset, str(exc)) from None
+
+
+def _mac_to_bytes(mac: str | bytes) -> bytes:
+    if isinstance(mac, (bytes, bytearray)):
+        return bytes(mac)
+    text = mac.replace("-", ":").replace(".", "")
+    parts = text.split(":") if ":" in text else [text[i : i + 2] for i in range(0, len(text), 2)]
+    try:
+        return bytes(int(p, 16) for p in parts)
+    except ValueError:
+        raise MessageError("chaddr", 28, f"not a MAC address: {mac!r}") from None
+
+
+def _option_label(code: int) -> str:
+    spec = OPTIONS.get(code)
+    return f"option {code} ({spec.name})" if spec else f"option {code}"
+
+
+class Message:
+    """One DHCP message. Header fields are attributes; options are ``self.options``.
+
+    ``options`` is an ordered ``dict`` {code: value}; the order is kept on the
+    wire. Build a message field by field (``Message().set("xid", 5)``), with a
+    constructor (``Message.discover(mac=...)``, ``Message.offer(request, ...)``)
+    or from bytes (``Message.decode(data)``).
+    """
+
+    def __init__(self, **fields: Any):
+        d = self.__dict__
+        d.update(
+            op=1, htype=1, hlen=6, hops=0, xid=0, secs=0, flags=0,
+            ciaddr=_ZERO_IP, yiaddr=_ZERO_IP, siaddr=_ZERO_IP, giaddr=_ZERO_IP,
+            chaddr=bytes(16), sname=bytes(64), file=bytes(128), options={},
+        )  # fmt: skip
+        for name, value in fields.items():
+            self.set(name, value)
+
+    # -- attribute access: header fields are checked when assigned --------
+    def __setattr__(self, name: str, value: Any) -> None:
+        field = _FIELD.get(name)
+        if field is not None:
+            self.__dict__[name] = _check_header_value(field, value)
+        elif name == "options" or isinstance(getattr(type(self), name, None), property):
+            object.__setattr__(self, name, value)
+        else:  # a typo such as m.yaddr would otherwise be silently ignored
+            raise AttributeError(f"Message has no field {name!r}")
+
+    @property
+    def broadcast(self) -> bool:
+        """The BROADCAST flag: the client cannot receive unicast before it has an address."""
+        return bool(self.flags & BROADCAST_FLAG)
+
+    @broadcast.setter
+    def broadcast(self, on: bool) -> None:
+        self.flags = (self.flags | BROADCAST_FLAG) if on else (self.flags & ~BROADCAST_FLAG)
+
+    @property
+    def mac(self) -> str:
+        """The client hardware address as ``"aa:bb:cc:dd:ee:ff"`` (first ``hlen`` bytes of chaddr)."""
+        return ":".join(f"{b:02x}" for b in self.chaddr[: min(self.hlen, 16)])
+
+    @mac.setter
+    def mac(self, value: str | bytes) -> None:
+        raw = _mac_to_bytes(value)
+        self.chaddr = raw  # checks the 16-byte limit
+        self.hlen = len(raw)
+
+    @property
+    def message_type(self) -> MessageType | None:
+        """Option 53 (RFC 2132 §9.6); ``None`` for a plain BOOTP message."""
+        value = self.options.get(53)
+        return value if isinstance(value, MessageType) else None
+
+    # -- by-name access for builders and notebooks --------------------------
+    def get(self, name: str | int, default: Any = None) -> Any:
+        """A header field (``"xid"``), ``"broadcast"``, ``"mac"``, or an option by name or code."""
+        if isinstance(name, str) and (name in _FIELD or name in ("broadcast", "mac", "message_type")):
+            return getattr(self, name)
+        return self.options.get(option_spec(name).code, default)
+
+    def set(self, name: str | int, value: Any) -> "Message":
+        """Set a header field or an option by name (``None`` removes an option). Returns self."""
+        if isinstance(name, str) and (name in _FIELD or name in ("broadcast", "mac")):
+            setattr(self, name, value)
+            return self
+        spec = option_spec(name)
+        if value is None:
+            self.options.pop(spec.code, None)
+            return self
+        try:
+            self.options[spec.code] = normalize(spec.code, value)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise MessageError(_option_label(spec.code), None, str(exc)) from None
+        return self
+
+    def copy(self) -> "Message":
+        return _copy.deepcopy(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return _get_header(self) == _get_header(other) and list(self.options.items()) == list(
+            other.options.items()
+        )
+
+    def __repr__(self) -> str:
+        kind = self.message_type
+        kind_text = f"DHCP{kind.name}" if kind else ("BOOTREQUEST" if self.op == 1 else "BOOTREPLY")
+        opts = ", ".join(f"{OPTIONS[c].name if c in OPTIONS else c}={v!r}" for c, v in self.options.items())
+        return f"<Message {kind_text} xid=0x{self.xid:08x} mac={self.mac} yiaddr={self.yiaddr} {{{opts}}}>"
+
+    # -- bytes -> Message ----------------------------------------------------
+    @classmethod
+    def decode(cls, data: bytes) -> "Message":
+        """Parse the bytes of a UDP payload; raise MessageError (with field and offset) if bad."""
+        data = bytes(data)
+        if len(data) < OPTIONS_OFFSET:
+            for field in HEADER_FIELDS:
+                if field.offset + field.size > len(data):
+                    break
+            else:
+                field = HeaderField("cookie", COOKIE_OFFSET, 4, "bytes", "", "")
+            raise MessageError(
+                field.name, field.offset,
+                f"message is only {len(data)} bytes; needs 240 (236-byte header + 4-byte cookie)",
+            )  # fmt: skip
+        values = list(_HEADER.unpack_from(data))
+        if values[-1] != COOKIE:  # RFC 2131 §3: 99.130.83.99
+            raise MessageError("cookie", COOKIE_OFFSET, f"expected 99.130.83.99, got {'.'.join(map(str, values[-1]))}")
+        if values[0] not in (1, 2):  # RFC 951 §3: 1 = BOOTREQUEST, 2 = BOOTREPLY
+            raise MessageError("op", 0, f"must be 1 (BOOTREQUEST) or 2 (BOOTREPLY), got {values[0]}")
+        if values[2] > 16:  # chaddr holds 16 bytes
+            raise MessageError("hlen", 2, f"hardware address length {values[2]} > 16 (size of chaddr)")
+        for i in _IP_INDEXES:
+            values[i] = ip_from_bytes(values[i])
+        message = object.__new__(cls)
+        d = message.__dict__
+        d.update(zip(_NAMES, values))  # zip stops before the cookie
+
+        found: dict[int, tuple[int, bytes]] = {}  # code -> (offset of first piece, joined value)
+        _scan_options(data, OPTIONS_OFFSET, len(data), "end of the message", found)
+        if 52 in found:  # RFC 2132 §9.3: options continue in file, then sname
+            overload = _decode_one(52, *found[52])
+            if overload & 1:
+                _scan_options(data, 108, 236, "end of file", found)
+                d["file"] = bytes(128)  # it held options, not a file name
+            if overload & 2:
+                _scan_options(data, 44, 108, "end of sname", found)
+                d["sname"] = bytes(64)
+        options = d["options"] = {}
+        for code, (offset, raw) in found.items():
+            decoder = DECODERS.get(code)
+            if decoder is None:
+                options[code] = raw  # unknown option: keep the bytes
+            else:
+                try:
+                    options[code] = decoder(raw)
+                except ValueError as exc:
+                    raise MessageError(_option_label(code), offset, str(exc)) from None
+        return message
+
+    # -- Message -> bytes ----------------------------------------------------
+    def encode(self) -> bytes:
+        """The UDP payload: header, cookie, options, END, PAD up to 300 bytes."""
+        header = self._pack_header()
+        chunks = self._option_chunks()
+        if 52 in self.options:
+            return self._encode_overloaded(header, chunks)
+        data = header + b"".join(chunks) + b"\xff"  # RFC 2132 §3.2: END
+        if len(data) < BOOTP_MIN_SIZE:  # RFC 1542 §2.1: pad to 300 bytes
+            data += bytes(BOOTP_MIN_SIZE - len(data))
+        return data
+
+    def _pack_header(self) -> bytes:
+        values = list(_get_header(self))
+        try:
+            for i in _IP_INDEXES:
+                values[i] = ip_to_bytes(values[i])
+            for i in _BYTES_INDEXES:  # struct would silently cut a too-long value
+                if len(values[i]) > HEADER_FIELDS[i].size:
+                    raise ValueError
+            return _HEADER.pack(*values, COOKIE)
+        except (ValueError, TypeError, struct.error):
+            for field in HEADER_FIELDS:  # slow path: find and name the bad field
+                _check_header_value(field, getattr(self, field.name))
+            raise
+
+    def _option_chunks(self) -> list[bytes]:
+        """Each option as code, length, value; longer than 255 bytes -> several (RFC 3396 §5)."""
+        chunks = []
+        for code, value in self.options.items():
+            try:
+                if not 1 <= code <= 254:  # 0 = PAD, 255 = END are not options
+                    raise ValueError("option codes are 1-254")
+                encoder = ENCODERS.get(code)
+                raw = encoder(value) if encoder else encode_option(code, value)  # unknown: raw bytes
+            except (TypeError, ValueError, KeyError) as exc:
+                raise MessageError(_option_label(code), None, str(exc)) from None
+            size = len(raw)
+            if size <= 255:
+                chunks.append(bytes((code, size)) + raw)
+            else:
+                for start in range(0, size, 255):
+                    piece = raw[start : start + 255]
+                    chunks.append(bytes((code, len(piece))) + piece)
+        return chunks
+
+    def _encode_overloaded(self, header: bytes, chunks: list[bytes]) -> bytes:
+        """Options that do not fit in 312 bytes go on into file, then sname (RFC 2131 §4.1)."""
+        overload = self.options[52]
+        areas = [("options", OPTIONS_OFFSET, OVERLOAD_OPTIONS_ROOM)]
+        if overload & 1:
+            areas.append(("file", 108, 128))
+        if overload & 2:
+            areas.append(("sname", 44, 64))
+        for name, offset, size in areas[1:]:
+            if any(getattr(self, name)):
+                raise MessageError(name, offset, "option 52 says this field carries options, so it must be empty")
+        filled: list[bytearray] = [bytearray() for _ in areas]
+        area = 0
+        for chunk in chunks:
+            # RFC 2131 §4.1: each area ends with its own END, so keep 1 byte free.
+            while len(filled[area]) + len(chunk) > areas[area][2] - 1:
+                area += 1
+                if area == len(areas):
+                    raise MessageError("options", OPTIONS_OFFSET, "options do not fit even with overload")
+            if chunk[0] == 52 and area != 0:
+                raise MessageError(_option_label(52), None, "must be in the options field (RFC 2131 §4.1)")
+            filled[area] += chunk
+        data = bytearray(header)
+        for (name, offset, size), content in zip(areas[1:], filled[1:]):
+            content += b"\xff"
+            data[offset : offset + len(content)] = content
+        data += filled[0] + b"\xff"
+        if len(data) < BOOTP_MIN_SIZE:
+            data += bytes(BOOTP_MIN_SIZE - len(data))
+        return bytes(data)
+
+    # -- constructors: the client side (RFC 2131 §4.4.1, table 5) -----------
+    @classmethod
+    def _client(cls, kind: MessageType, mac: str | bytes, xid: int, secs: int = 0,
+                broadcast: bool = False, ciaddr: str = _ZERO_IP) -> "Message":  # fmt: skip
+        message = cls(op=1, xid=xid, secs=secs, ciaddr=ciaddr)
+        message.mac = mac
+        message.broadcast = broadcast
+        message.options[53] = kind  # RFC 2131 §3: every DHCP message carries option 53
+        return message
+
+    def _set_options(self, pairs: Iterable[tuple[str, Any]]) -> "Message":
+        for name, value in pairs:
+            if value is not None:
+                self.set(name, value)
+        return self
+
+    @classmethod
+    def discover(cls, mac: str | bytes, xid: int, secs: int = 0, broadcast: bool = False,
+                 requested_ip: str | None = None, params: list | None = None,
+                 client_id: bytes | str | None = None, hostname: str | None = None) -> "Message":  # fmt: skip
+        """DHCPDISCOVER: ciaddr 0; MAY ask for an address (50); MUST NOT name a server (54)."""
+        message = cls._client(MessageType.DISCOVER, mac, xid, secs, broadcast)
+        return message._set_options(
+            [("client_id", client_id), ("requested_ip", requested_ip), ("hostname", hostname), ("param_request_list", params)]
+        )
+
+    @classmethod
+    def request(cls, mac: str | bytes, xid: int, secs: int = 0, broadcast: bool = False,
+                requested_ip: str | None = None, server_id: str | None = None, ciaddr: str = _ZERO_IP,
+                params: list | None = None, client_id: bytes | str | None = None,
+                hostname: str | None = None) -> "Message":  # fmt: skip
+        """DHCPREQUEST. Table 5 says which fields each client state fills:
+
+        * SELECTING: requested_ip = the offered yiaddr, server_id = the chosen server, ciaddr 0;
+        * INIT-REBOOT: requested_ip = the old address, no server_id, ciaddr 0;
+        * RENEWING / REBINDING: ciaddr = the address in use, no requested_ip, no server_id.
+        """
+        message = cls._client(MessageType.REQUEST, mac, xid, secs, broadcast, ciaddr)
+        return message._set_options(
+            [("client_id", client_id), ("requested_ip", requested_ip), ("server_id", server_id),
+             ("hostname", hostname), ("param_request_list", params)]
+        )  # fmt: skip
+
+    @classmethod
+    def decline(cls, mac: str | bytes, xid: int, requested_ip: str, server_id: str,
+                client_id: bytes | str | None = None, message: str | None = None) -> "Message":  # fmt: skip
+        """DHCPDECLINE: the offered address is already in use (RFC 2131 §3.1 step 5); ciaddr 0."""
+        result = cls._client(MessageType.DECLINE, mac, xid)
+        return result._set_options(
+            [("client_id", client_id), ("requested_ip", requested_ip), ("server_id", server_id), ("message", message)]
+        )
+
+    @classmethod
+    def release(cls, mac: str | bytes, xid: int, ciaddr: str, server_id: str,
+                client_id: bytes | str | None = None, message: str | None = None) -> "Message":  # fmt: skip
+        """DHCPRELEASE: give the address back; ciaddr = that address, server_id MUST be set."""
+        result = cls._client(MessageType.RELEASE, mac, xid, ciaddr=ciaddr)
+        return result._set_options([("client_id", client_id), ("server_id", server_id), ("message", message)])
+
+    @classmethod
+    def inform(cls, mac: str | bytes, xid: int, ciaddr: str, secs: int = 0, broadcast: bool = False,
+               params: list | None = None, client_id: bytes | str | None = None,
+               hostname: str | None = None) -> "Message":  # fmt: skip
+        """DHCPINFORM: the client has an address (ciaddr) and wants only configuration."""
+        message = cls._client(MessageType.INFORM, mac, xid, secs, broadcast, ciaddr)
+        return message._set_options([("client_id", client_id), ("hostname", hostname), ("param_request_list", params)])
+
+    # -- constructors: the server side (RFC 2131 §4.3.1, table 3) -----------
+    @classmethod
+    def _reply(cls, request: "Message", kind: MessageType, server_id: str) -> "Message":
+        # Table 3: htype, hlen, xid, flags, giaddr and chaddr come from the client's
+        # message; hops and secs are 0 (a relay counts hops on the way back itself).
+        message = cls(op=2, htype=request.htype, hlen=request.hlen, hops=0, xid=request.xid,
+                      secs=0, flags=request.flags, giaddr=request.giaddr, chaddr=request.chaddr)  # fmt: skip
+        message.options[53] = kind
+        message.set("server_id", server_id)  # table 3: server identifier MUST
+        if 61 in request.options:  # RFC 6842 (updates table 3): echo the client identifier
+            message.options[61] = request.options[61]
+        return message
+
+    def _add_lease(self, lease_time: int | None, options: dict | None) -> None:
+        extra = dict(options or {})
+        if lease_time is None:
+            lease_time = extra.pop("lease_time", extra.pop(51, None))
+        if lease_time is None:
+            raise MessageError(_option_label(51), None, "an OFFER or ACK MUST carry the lease time (RFC 2131 table 3)")
+        self.set("lease_time", lease_time)
+        for name, value in extra.items():
+            if option_spec(name).code != 51:
+                self.set(name, value)
+
+    @classmethod
+    def offer(cls, request: "Message", yiaddr: str, server_id: str, lease_time: int | None = None,
+              siaddr: str = _ZERO_IP, options: dict | None = None) -> "Message":  # fmt: skip
+        """DHCPOFFER to a DISCOVER: ciaddr 0, yiaddr = the offered address (table 3)."""
+        message = cls._reply(request, MessageType.OFFER, server_id)
+        message.yiaddr = yiaddr
+        message.siaddr = siaddr
+        message._add_lease(lease_time, options)
+        return message
+
+    @classmethod
+    def ack(cls, request: "Message", yiaddr: str = _ZERO_IP, server_id: str = _ZERO_IP,
+            lease_time: int | None = None, siaddr: str = _ZERO_IP, options: dict | None = None) -> "Message":  # fmt: skip
+        """DHCPACK: ciaddr copied from the request; yiaddr = the assigned address.
+
+        To an INFORM (RFC 2131 §4.3.5): no yiaddr and no lease time, only configuration.
+        """
+        message = cls._reply(request, MessageType.ACK, server_id)
+        message.ciaddr = request.ciaddr
+        message.siaddr = siaddr
+        if request.message_type == MessageType.INFORM:
+            if lease_time is not None or any(option_spec(k).code == 51 for k in options or {}):
+                raise MessageError(_option_label(51), None, "an ACK to an INFORM MUST NOT carry a lease time")
+            for name, value in (options or {}).items():
+                message.set(name, value)
+            return message
+        message.yiaddr = yiaddr
+        message._add_lease(lease_time, options)
+        return message
+
+    @classmethod
+    def nak(cls, request: "Message", server_id: str, message: str | None = None) -> "Message":
+        """DHCPNAK: every address field 0; only type, server id and an optional text (table 3)."""
+        result = cls._reply(request, MessageType.NAK, server_id)
+        if message:
+            result.set("message", message)
+        return result
+
+    # -- text for students ---------------------------------------------------
+    def show(self) -> str:
+        """Each header field with its value and meaning, then the options by name."""
+        overload = self.options.get(52, 0) if isinstance(self.options.get(52), int) else 0
+        lines = []
+        for f in HEADER_FIELDS:
+            lines.append(f"{f.name:<7} {_header_text(self, f, overload):<22} {f.meaning}")
+        lines.append(f"{'cookie':<7} {'99.130.83.99':<22} magic cookie: DHCP options follow (RFC 2131 §3)")
+        lines.append("options:")
+        for code, value in self.options.items():
+            spec = option_spec(code)
+            lines.append(f"  {code:>3} {spec.name:<22} {describe(code, value)}")
+        if not self.options:
+            lines.append("  (none: a plain BOOTP message)")
+        return "\n".join(lines)
+
+    def hexdump(self) -> str:
+        return hexdump(self.encode())
+
+    def layout(self) -> list[Span]:
+        """Span(name, offset, size) for every header field, the cookie and each option."""
+        return layout_of(self.encode())
+
+
+def _header_text(message: Message, field: HeaderField, overload: int) -> str:
+    value = getattr(message, field.name)
+    if field.name == "op":
+        return f"{value} ({ {1: 'BOOTREQUEST', 2: 'BOOTREPLY'}.get(value, '?') })"
+    if field.name == "xid":
+        return f"0x{value:08x}"
+    if field.name == "flags":
+        return f"0x{value:04x}" + (" (broadcast)" if value & BROADCAST_FLAG else "")
+    if field.name == "chaddr":
+        return message.mac
+    if field.name in ("sname", "file"):
+        if overload & (1 if field.name == "file" else 2):
+            return "(options, see 52)"
+        text = value.rstrip(b"\0")
+        return repr(text.decode("utf-8", "backslashreplace")) if text else "(empty)"
+    return str(value)
+
+
+def _scan_options(data: bytes, i: int, end: int, end_name: str, found: dict) -> None:
+    """Read code/length/value options from data[i:end] into found, joining repeats.
+
+    RFC 2132 §3.1: PAD (0) is one byte, skip it. §3.2: END (255) stops the scan.
+    RFC 3396 §7: an option seen again is appended to the first one.
+    """
+    while i < end:
+        code = data[i]
+        if code == PAD:
+            i += 1
+            continue
+        if code == END:
+            return
+        if i + 1 >= end:
+            raise MessageError(_option_label(code), i, f"no length byte before the {end_name} (byte {end})")
+        stop = i + 2 + data[i + 1]
+        if stop > end:
+            raise MessageError(
+                _option_label(code), i, f"length {data[i + 1]} runs past the {end_name} (byte {end})"
+            )
+        if code in found:
+            first, joined = found[code]
+            found[code] = (first, joined + data[i + 2 : stop])
+        else:
+            found[code] = (i, data[i + 2 : stop])
+        i = stop
+    # no END: accepted (see the module docstring)
+
+
+def _decode_one(code: int, offset: int, raw: bytes) -> Any:
+    try:
+        return DECODERS[code](raw)
+    except ValueError as exc:
+        raise MessageError(_option_label(code), offset, str(exc)) from None
+
+
+def layout_of(data: bytes) -> list[Span]:
+    """Spans of the header fields, the cookie and every option of encoded bytes.
+
+    Option pieces are named ``"<name>.code"``, ``"<name>.length"`` and
+    ``"<name>.value"`` (``"lease_time.value"``); also ``"pad"`` and ``"end"``.
+    With option overload, spans of options carried in ``file``/``sname`` lie
+    inside those fields' spans. Assumes valid bytes (decode them first).
+    """
+    spans = [Span(f.name, f.offset, f.size) for f in HEADER_FIELDS]
+    spans.append(Span("cookie", COOKIE_OFFSET, 4))
+    areas = [(OPTIONS_OFFSET, len(data))]
+    message = Message.decode(data)
+    overload = message.options.get(52, 0)
+    if overload & 1:
+        areas.append((108, 236))
+    if overload & 2:
+        areas.append((44, 108))
+    for i, end in areas:
+        while i < end:
+            code = data[i]
+            if code in (PAD, END):
+                spans.append(Span("pad" if code == PAD else "end", i, 1))
+                i += 1
+                if code == END:
+                    if end == len(data) and i < end:
+                        spans.append(Span("pad", i, end - i))
+                    break
+                continue
+            name = option_spec(code).name
+            size = data[i + 1]
+            spans += [Span(f"{name}.code", i, 1), Span(f"{name}.length", i + 1, 1), Span(f"{name}.value", i + 2, size)]
+            i += 2 + size
+    return spans
+
+
+def hexdump(data: bytes) -> str:
+    """Offset, 16 bytes in hex, then the same bytes as ASCII ('.' if not printable)."""
+    lines = []
+    for start in range(0, len(data), 16):
+        row = data[start : start + 16]
+        hexes = " ".join(f"{b:02x}" for b in row[:8]) + "  " + " ".join(f"{b:02x}" for b in row[8:])
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in row)
+        lines.append(f"{start:04x}  {hexes:<48}  |{text}|")
+    return "\n".join(lines)
