@@ -42,6 +42,7 @@ class Event:
     lost: bool = False  # sent but never delivered (loss injection, no listener)
     summary: str = ""  # key fields, e.g. "xid=0x3903f326 yiaddr=192.0.2.10"
     flow: str = ""  # which conversation: "dhcp", "ftp-control", "ftp-data", ...
+    reached: tuple[str, ...] = ()  # broadcasts: the hosts on the segment (empty = unknown)
 
     @property
     def is_broadcast(self) -> bool:
