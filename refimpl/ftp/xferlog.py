@@ -1,0 +1,69 @@
+"""The two logs the seed asks for: commands, and transfers in ``xferlog`` format.
+
+``xferlog(5)`` is the transfer log of wu-ftpd, also written by vsftpd
+(``xferlog_std_format=YES``) and ProFTPD, and read by many log tools. One
+line per transfer, fields separated by single spaces::
+
+    Mon Nov 23 09:02:37 2026 1 192.0.2.10 5120 /pub/a.txt b _ o a guest@ ftp 0 * c
+    |------ current-time ----| | |          |    |          | | | | |      |   | | +- completion: c complete, i incomplete
+                               | |          |    |          | | | | |      |   | +--- authenticated user id (* = none)
+                               | |          |    |          | | | | |      |   +----- authentication method: 0 none, 1 RFC 931
+                               | |          |    |          | | | | |      +--------- service name
+                               | |          |    |          | | | | +---------------- username (anonymous: the password given)
+                               | |          |    |          | | | +------------------ access mode: a anonymous, g guest, r real
+                               | |          |    |          | | +-------------------- direction: o outgoing, i incoming, d deleted
+                               | |          |    |          | +---------------------- special action: _ none (C compressed, U, T tar)
+                               | |          |    |          +------------------------ transfer type: a ascii, b binary
+                               | |          |    +----------------------------------- filename
+                               | |          +---------------------------------------- file size (bytes transferred)
+                               | +--------------------------------------------------- remote host
+                               +----------------------------------------------------- transfer time (whole seconds)
+
+The time is formatted from ``now`` in UTC, so a simulation at ``now=0`` logs 1970.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+def ctime_utc(now: float) -> str:
+    """``Mon Nov 23 09:02:37 2026`` (xferlog's current-time field, in UTC)."""
+    return time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(now))
+
+
+def _field(text: str) -> str:
+    """Fields are space separated; a space inside a name would shift them."""
+    return (text or "-").replace(" ", "_").replace("\n", "_").replace("\r", "_")
+
+
+def xferlog_line(*, now: float, seconds: float, host: str, size: int, filename: str,
+                 binary: bool, direction: str, access_mode: str, username: str,
+                 complete: bool, service: str = "ftp") -> str:
+    assert direction in ("o", "i", "d") and access_mode in ("a", "g", "r")
+    return " ".join([
+        ctime_utc(now),
+        str(max(1, round(seconds))),  # wu-ftpd rounds up to at least one second
+        host,
+        str(size),
+        _field(filename),
+        "b" if binary else "a",
+        "_",
+        direction,
+        access_mode,
+        _field(username),
+        service,
+        "0",
+        "*",
+        "c" if complete else "i",
+    ])
+
+
+def command_line(*, now: float, host: str, user: str, command: str, code: int) -> str:
+    """One line of the command log: time, client, user, command, reply code.
+
+    The argument of PASS is never logged."""
+    if command.upper().startswith("PASS"):
+        command = "PASS ****"
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
+    return f'{stamp} {host} {user or "-"} "{command}" {code}'
