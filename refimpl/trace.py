@@ -68,6 +68,8 @@ class Trace:
     """An ordered list of events with a few helpers for lessons and tests."""
 
     events: list[Event] = field(default_factory=list)
+    # host name -> the IP addresses it had, in order (filled by the simulator; may stay empty)
+    addresses: dict[str, list[str]] = field(default_factory=dict)
 
     # -- list-like -------------------------------------------------------
     def __iter__(self) -> Iterator[Event]:
@@ -78,7 +80,7 @@ class Trace:
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return Trace(self.events[index])
+            return Trace(self.events[index], self.addresses)
         return self.events[index]
 
     def append(self, event: Event) -> None:
@@ -109,11 +111,11 @@ class Trace:
             if all(getattr(event, name) == value for name, value in fields.items())
             and (predicate is None or predicate(event))
         ]
-        return Trace(chosen)
+        return Trace(chosen, self.addresses)
 
     def shifted(self, offset: float) -> "Trace":
         """The same events with ``offset`` added to every time (to line up two traces)."""
-        return Trace([replace(event, time=event.time + offset) for event in self.events])
+        return Trace([replace(event, time=event.time + offset) for event in self.events], self.addresses)
 
     def table(self) -> str:
         """A plain-text listing, one line per event: time, from -> to, addresses, label."""

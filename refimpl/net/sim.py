@@ -191,6 +191,8 @@ class Interface:
         self.prefixlen = 0
         if ip:
             self.configure(ip, prefixlen)
+        else:
+            host.net._record_address(host.name, ANY_IP)
 
     def configure(self, ip: str, prefixlen: int | None = None) -> None:
         """Give the interface an address, e.g. after a DHCPACK. ``"192.0.2.10/24"`` works too."""
@@ -201,6 +203,7 @@ class Interface:
             prefixlen = self.segment.subnet.prefixlen if self.segment.subnet else 24
         ipaddress.ip_address(ip)  # raises ValueError on nonsense
         self.ip, self.prefixlen = ip, prefixlen
+        self.host.net._record_address(self.host.name, ip)
 
     def unconfigure(self) -> None:
         """Drop the address (lease expired or released): back to 0.0.0.0."""
@@ -624,6 +627,12 @@ class Network:
             self.now = until
         return done
 
+    def _record_address(self, name: str, ip: str) -> None:
+        """Remember every address a host had: the lifeline headers of the diagrams show them."""
+        known = self.trace.addresses.setdefault(name, [])
+        if ip not in known:
+            known.append(ip)
+
     # -- notes --------------------------------------------------------------
     def note(self, host: Host | str, text: str, summary: str = "") -> None:
         """Add an annotation on a host's lifeline, e.g. ``net.note(client, "T1 reached")``."""
@@ -710,9 +719,10 @@ def _with_reason(summary: str, reason: str) -> str:
 def default_description(packet: Packet) -> tuple[str, str]:
     """``(kind, summary)`` when no decoder is registered.
 
-    A text line (FTP commands and replies, RFC 959 §4) becomes kind = its
-    first word and summary = the rest, e.g. ``("227", "Entering Passive Mode
-    (...)")``; other bytes become ``("DATA", "1460 bytes")``.
+    A CRLF-terminated text line (FTP commands and replies use Telnet end of
+    line, RFC 959 §4) becomes kind = its first word and summary = the rest,
+    e.g. ``("227", "Entering Passive Mode (...)")``; other bytes become
+    ``("DATA", "1460 bytes")``.
     """
     raw = packet.payload
     if packet.flags and not raw:
@@ -721,7 +731,7 @@ def default_description(packet: Packet) -> tuple[str, str]:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         text = None
-    if text and text.endswith("\n") and all(c.isprintable() or c in "\r\n\t" for c in text):
+    if text and text.endswith("\r\n") and all(c.isprintable() or c in "\r\n\t" for c in text):
         lines = [line for line in text.replace("\r\n", "\n").split("\n") if line]
         first = lines[0] if lines else ""
         kind, _, rest = first.partition(" ")
