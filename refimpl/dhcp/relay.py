@@ -1,0 +1,125 @@
+"""A DHCP relay agent (RFC 2131 §4.1, RFC 1542 §4, RFC 3046), sans-I/O.
+
+Why relays exist: a DISCOVER is a broadcast, and routers do not forward
+broadcasts. So one DHCP server could only serve its own segment. A relay agent
+sits on the client's segment (usually in the router), picks up the broadcast
+and forwards it as a *unicast* to the configured servers.
+
+What it changes on the way to the server (BOOTREQUEST, arriving on port 67):
+
+* ``hops`` + 1, and a request whose ``hops`` already exceeds ``max_hops``
+  (16 by default) is dropped - a loop guard (RFC 1542 §4.1.1);
+* ``giaddr`` = the relay's own address on the client's segment, if it was 0
+  (RFC 1542 §4.1.1). The server uses giaddr to pick the client's network and
+  to know where to send the answer;
+* option 82, the Relay Agent Information (RFC 3046): sub-option 1 "circuit
+  id" (which port/VLAN the client is on) and 2 "remote id" (which relay), so
+  the server can apply policy and the relay can find the client again.
+
+And on the way back (BOOTREPLY from a server to ``giaddr``:67):
+
+* option 82 is removed (RFC 3046 §2.2) - the client never sees it;
+* the reply goes out on the client's segment to port 68: broadcast if the
+  client set the BROADCAST bit, otherwise to ``yiaddr`` at ``chaddr``
+  (RFC 1542 §4.1.2, RFC 2131 §4.1).
+
+``receive()`` returns :class:`~refimpl.dhcp.delivery.Outgoing` records whose
+``iface`` is ``"server"`` or ``"client"``: the side they leave on.
+"""
+
+from __future__ import annotations
+
+from refimpl.dhcp.delivery import BROADCAST_IP, CLIENT_PORT, SERVER_PORT, ZERO_IP, Outgoing
+from refimpl.dhcp.message import Message, MessageError
+
+MAX_HOPS = 16  # RFC 1542 §4.1.1
+
+
+class RelayAgent:
+    """Relay between one client segment (``address``) and a list of ``servers``.
+
+    ``server_side_ip`` is the relay's address towards the servers (the source
+    of forwarded requests); it defaults to ``address`` for a one-armed relay.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        servers: list[str],
+        *,
+        server_side_ip: str | None = None,
+        circuit_id: bytes = b"",
+        remote_id: bytes = b"",
+        max_hops: int = MAX_HOPS,
+    ):
+        self.address = address
+        self.servers = list(servers)
+        self.server_side_ip = server_side_ip or address
+        self.circuit_id = circuit_id
+        self.remote_id = remote_id
+        self.max_hops = max_hops
+        self.log: list[str] = []
+
+    def receive(self, data: bytes | Message, now: float, src_ip: str = ZERO_IP, src_port: int = CLIENT_PORT,
+                iface: str = "client") -> list[Outgoing]:  # fmt: skip
+        """A datagram arrived on port 67; return what to forward."""
+        try:
+            msg = (data if isinstance(data, Message) else Message.decode(data)).copy()
+        except MessageError as exc:
+            self._note(now, f"dropped an undecodable datagram from {src_ip}: {exc}")
+            return []
+        if msg.op == 1:
+            return self._from_client(msg, now)
+        return self._from_server(msg, now)
+
+    def _note(self, now: float, text: str) -> None:
+        self.log.append(f"t={now:g} {text}")
+
+    def _from_client(self, msg: Message, now: float) -> list[Outgoing]:
+        if msg.hops > self.max_hops:
+            # RFC 1542 §4.1.1: "MUST silently discard BOOTREQUEST messages whose
+            # 'hops' field exceeds the value 16" (or the configured maximum).
+            self._note(now, f"dropped request from {msg.mac}: hops {msg.hops} > {self.max_hops}")
+            return []
+        first_hop = msg.giaddr == ZERO_IP
+        if first_hop and 82 in msg.options:
+            # RFC 3046 §2.1: option 82 already present but giaddr 0 - a client is
+            # forging relay information; discard.
+            self._note(now, f"dropped request from {msg.mac}: option 82 present with giaddr 0")
+            return []
+        msg.hops += 1  # RFC 1542 §4.1.1
+        if first_hop:
+            msg.giaddr = self.address  # RFC 1542 §4.1.1: fill giaddr only if it is zero
+            info = {}
+            if self.circuit_id:
+                info[1] = self.circuit_id  # RFC 3046 §3.1: agent circuit id
+            if self.remote_id:
+                info[2] = self.remote_id  # RFC 3046 §3.2: agent remote id
+            if info:
+                msg.set(82, info)  # appended: the last option (RFC 3046 §2.1)
+        self._note(now, f"request from {msg.mac} -> {', '.join(self.servers)} (giaddr {msg.giaddr}, hops {msg.hops})")
+        return [
+            Outgoing(msg.copy(), server, SERVER_PORT, SERVER_PORT, self.server_side_ip, iface="server",
+                     why="relay: forward to server port 67")  # fmt: skip
+            for server in self.servers
+        ]
+
+    def _from_server(self, msg: Message, now: float) -> list[Outgoing]:
+        if msg.giaddr != self.address:
+            self._note(now, f"dropped reply for giaddr {msg.giaddr}: not this relay ({self.address})")
+            return []
+        msg.set(82, None)  # RFC 3046 §2.2: strip option 82 before the client sees it
+        if msg.broadcast:
+            # RFC 1542 §4.1.2 / RFC 2131 §4.1: broadcast bit set -> broadcast on the segment.
+            out = Outgoing(msg, BROADCAST_IP, CLIENT_PORT, SERVER_PORT, self.address, iface="client",
+                           why="relay: broadcast bit set")  # fmt: skip
+        elif msg.yiaddr == ZERO_IP and msg.ciaddr != ZERO_IP:
+            # An ACK to an INFORM: no yiaddr; the client has ciaddr and can take unicast.
+            out = Outgoing(msg, msg.ciaddr, CLIENT_PORT, SERVER_PORT, self.address, iface="client",
+                           why="relay: unicast to ciaddr")  # fmt: skip
+        else:
+            # RFC 1542 §4.1.2: otherwise unicast to yiaddr at the hardware address chaddr.
+            out = Outgoing(msg, msg.yiaddr, CLIENT_PORT, SERVER_PORT, self.address, to_chaddr=True, iface="client",
+                           why="relay: unicast to yiaddr at chaddr")  # fmt: skip
+        self._note(now, f"reply to {msg.mac} -> {out.dst_ip}:{out.dst_port}")
+        return [out]

@@ -1,0 +1,338 @@
+"""A DHCP server (RFC 2131 §4.3), sans-I/O.
+
+Theory of operation
+-------------------
+``DhcpServer.receive(data, now, ...)`` takes one datagram that arrived on port
+67 and returns a list of :class:`~refimpl.dhcp.delivery.Outgoing` replies
+(usually zero or one). It never reads a clock or opens a socket: a driver does
+that and passes the time in as ``now``.
+
+What the server does per message type:
+
+=============  ===============================================================
+DHCPDISCOVER   choose an address (:mod:`refimpl.dhcp.leases`), hold it, DHCPOFFER
+DHCPREQUEST    tell the client's state from the fields (RFC 2131 §4.3.2 and
+               table 4), then DHCPACK, DHCPNAK or silence - see ``_request``
+DHCPDECLINE    mark the address unusable (§4.3.3)
+DHCPRELEASE    free the lease (§4.3.4)
+DHCPINFORM     DHCPACK with configuration only, no lease (§4.3.5)
+=============  ===============================================================
+
+Every acknowledged lease is written durably (fsync) *before* the DHCPACK is
+returned, so a crash never loses a lease a client was told it has.
+
+Clients are told apart by the client identifier (option 61) when they send
+one, else by ``chaddr`` (§4.2). A relay's option 82 is copied into every reply
+as the last option (RFC 3046 §2.2). Each decision is appended to ``self.log``
+as a sentence a student can read next to the trace.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from refimpl.dhcp.delivery import BROADCAST_IP, SERVER_PORT, ZERO_IP, Outgoing, reply_destination
+from refimpl.dhcp.leases import LeaseConflict, LeaseStore, client_key
+from refimpl.dhcp.message import Message, MessageError
+from refimpl.dhcp.options import MessageType, option_spec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerConfig:
+    """What an administrator writes in a DHCP server's configuration file."""
+
+    server_ip: str = "192.0.2.1"
+    network: str = "192.0.2.0/24"  # the segment served (directly or via relays whose giaddr lies in it)
+    pool: tuple[str, str] = ("192.0.2.100", "192.0.2.199")
+    lease_time: int = 3600  # option 51 when the client does not ask
+    max_lease_time: int = 86400  # RFC 2131 §4.3.1: the server may grant less than asked
+    renewal_time: int | None = None  # option 58 (T1); None = 50% of the lease (RFC 2131 §4.4.5)
+    rebinding_time: int | None = None  # option 59 (T2); None = 87.5% of the lease
+    options: dict[str | int, Any] = field(default_factory=dict)  # {"router": ["192.0.2.1"], ...}
+    reservations: dict[str, str] = field(default_factory=dict)  # MAC -> address
+    excluded: tuple[str, ...] = ()
+    lease_file: str | None = None  # None: in memory only
+    fsync: bool = True
+    offer_hold: float = 60.0
+
+
+class DhcpServer:
+    """One DHCP server on one network. See the module docstring."""
+
+    def __init__(self, config: ServerConfig | None = None, store: LeaseStore | None = None):
+        self.config = config or ServerConfig()
+        c = self.config
+        self.network = ipaddress.ip_network(c.network)
+        self.store = store or LeaseStore(
+            c.pool[0], c.pool[1], offer_hold=c.offer_hold, reservations=c.reservations,
+            excluded=(c.server_ip, *c.excluded), path=c.lease_file, fsync=c.fsync,
+        )  # fmt: skip
+        self.log: list[str] = []
+        # Configured options by code, subnet mask first (RFC 2132 §3.3 asks it before the router).
+        self.parameters: dict[int, Any] = {1: str(self.network.netmask)}
+        for name, value in c.options.items():
+            self.parameters[option_spec(name).code] = value
+
+    # -- entry point ---------------------------------------------------------------
+    def receive(self, data: bytes | Message, now: float, src_ip: str = ZERO_IP, src_port: int = 68,
+                dst_ip: str = BROADCAST_IP) -> list[Outgoing]:  # fmt: skip
+        """Handle one datagram received on port 67; return the replies to send.
+
+        ``dst_ip`` tells a broadcast from a unicast (REBINDING from RENEWING).
+        Bad input is logged and dropped; the server keeps serving.
+        """
+        try:
+            msg = data if isinstance(data, Message) else Message.decode(data)
+        except MessageError as exc:
+            self._note(now, f"dropped an undecodable datagram from {src_ip}:{src_port}: {exc}")
+            return []
+        if msg.op != 1:  # RFC 2131 §4.1: servers only answer BOOTREQUESTs
+            return []
+        kind = msg.message_type
+        if kind is None:
+            self._note(now, f"dropped a plain BOOTP request from {msg.mac} (this server speaks DHCP only)")
+            return []
+        if not any(msg.chaddr[: msg.hlen]) and not msg.get("client_id"):
+            self._note(now, f"dropped {kind.name}: chaddr is empty and there is no client identifier")
+            return []
+        if msg.giaddr != ZERO_IP and not self._on_network(msg.giaddr):
+            self._note(now, f"dropped {kind.name} relayed from {msg.giaddr}: not a network this server serves")
+            return []
+        handler = {
+            MessageType.DISCOVER: self._discover,
+            MessageType.REQUEST: self._request,
+            MessageType.DECLINE: self._decline,
+            MessageType.RELEASE: self._release,
+            MessageType.INFORM: self._inform,
+        }.get(kind)
+        if handler is None:
+            self._note(now, f"ignored a DHCP{kind.name} (only clients receive those)")
+            return []
+        try:
+            return handler(msg, now, dst_ip)
+        except (MessageError, ValueError) as exc:  # bad option values in an otherwise decodable message
+            self._note(now, f"dropped {kind.name} from {msg.mac}: {exc}")
+            return []
+
+    # -- helpers -------------------------------------------------------------------
+    def _note(self, now: float, text: str) -> None:
+        self.log.append(f"t={now:g} {text}")
+        log.info(text)
+
+    @staticmethod
+    def _key(msg: Message) -> str:
+        # RFC 2131 §4.2: the client identifier if present, else chaddr.
+        return client_key(msg.mac, msg.get("client_id"))
+
+    @staticmethod
+    def _client_id_hex(msg: Message) -> str:
+        cid = msg.get("client_id")
+        if not cid:
+            return ""
+        return (cid.encode("utf-8") if isinstance(cid, str) else bytes(cid)).hex()
+
+    def _on_network(self, address: str | None) -> bool:
+        try:
+            return address is not None and ipaddress.ip_address(address) in self.network
+        except ValueError:
+            return False
+
+    def _lease_time(self, msg: Message) -> int:
+        # RFC 2131 §4.3.1: the client may ask for a lease time (option 51); the
+        # server grants at most its own maximum.
+        asked = msg.get("lease_time")
+        if isinstance(asked, int) and asked > 0:
+            return min(asked, self.config.max_lease_time)
+        return self.config.lease_time
+
+    def _options(self, msg: Message, lease_time: int | None) -> dict[int, Any]:
+        """Options for a reply: T1/T2 (with a lease), the parameters asked for, option 82."""
+        out: dict[int, Any] = {}
+        if lease_time is not None:
+            c = self.config
+            t1 = c.renewal_time if c.renewal_time is not None else lease_time // 2  # RFC 2131 §4.4.5: 0.5
+            t2 = c.rebinding_time if c.rebinding_time is not None else lease_time * 7 // 8  # 0.875
+            out[51] = lease_time
+            out[58] = min(t1, lease_time)
+            out[59] = min(t2, lease_time)
+        wanted = msg.get("param_request_list")
+        if wanted:
+            # RFC 2131 §4.3.1: return the parameters the client asked for (option 55),
+            # in its order, if we have them.
+            for code in wanted:
+                if code in self.parameters:
+                    out[code] = self.parameters[code]
+        else:
+            out.update(self.parameters)
+        if 82 in msg.options:
+            out[82] = msg.options[82]  # RFC 3046 §2.2: echo option 82, as the last option
+        return out
+
+    def _send(self, msg: Message, reply: Message, now: float) -> list[Outgoing]:
+        if 82 in msg.options and 82 not in reply.options:
+            reply.set(82, msg.options[82])  # RFC 3046 §2.2: in every reply, NAKs too
+        out = reply_destination(msg, reply, self.config.server_ip)
+        self._note(now, f"-> {out} ({out.why})")
+        return [out]
+
+    def _ack(self, msg: Message, address: str, now: float, state: str) -> list[Outgoing]:
+        lease_time = self._lease_time(msg)
+        key = self._key(msg)
+        try:
+            self.store.commit(key, msg.mac, address, now, lease_time,
+                              client_id=self._client_id_hex(msg), hostname=msg.get("hostname") or "")  # fmt: skip
+        except LeaseConflict as exc:
+            return self._nak(msg, now, f"{state}: {exc}")
+        except OSError as exc:
+            # No durable record, no ACK: the client will retransmit.
+            self._note(now, f"{state}: could not write the lease file ({exc}); no DHCPACK sent")
+            return []
+        stored = "written to disk before the ACK" if self.store.file is not None else "kept in memory"
+        self._note(now, f"{state}: {address} leased to {key} for {lease_time} s ({stored})")
+        options = self._options(msg, lease_time)
+        options.pop(51)
+        reply = Message.ack(msg, yiaddr=address, server_id=self.config.server_ip, lease_time=lease_time, options=options)
+        return self._send(msg, reply, now)
+
+    def _nak(self, msg: Message, now: float, why: str) -> list[Outgoing]:
+        self._note(now, f"DHCPNAK to {msg.mac}: {why}")
+        reply = Message.nak(msg, server_id=self.config.server_ip, message=why[:200])
+        return self._send(msg, reply, now)
+
+    # -- DISCOVER (§4.3.1) -------------------------------------------------------------
+    def _discover(self, msg: Message, now: float, dst_ip: str) -> list[Outgoing]:
+        key = self._key(msg)
+        requested = msg.get("requested_ip")
+        if requested is not None and not self._on_network(requested):
+            requested = None  # a hint for another network: ignore it
+        held = self.store.offer(key, msg.mac, now, requested)
+        if held is None:
+            # RFC 2131 §4.3.1: no address available -> no offer (and tell the admin).
+            self._note(now, f"DISCOVER from {key}: no offer: {self.store.last_reason}")
+            return []
+        self._note(now, f"DISCOVER from {key}: offering {held.address} ({held.why}), held for {self.config.offer_hold:g} s")
+        lease_time = self._lease_time(msg)
+        options = self._options(msg, lease_time)
+        options.pop(51)
+        reply = Message.offer(msg, yiaddr=held.address, server_id=self.config.server_ip, lease_time=lease_time,
+                              options=options)  # fmt: skip
+        return self._send(msg, reply, now)
+
+    # -- REQUEST (§4.3.2) ---------------------------------------------------------------
+    def _request(self, msg: Message, now: float, dst_ip: str) -> list[Outgoing]:
+        """Which state is the client in? RFC 2131 §4.3.2 tells from the fields:
+
+        ========================  ===========  ============  =========
+        state                     server id    requested IP  ciaddr
+        ========================  ===========  ============  =========
+        SELECTING                 MUST         MUST          zero
+        INIT-REBOOT               MUST NOT     MUST          zero
+        RENEWING (unicast)        MUST NOT     MUST NOT      set
+        REBINDING (broadcast)     MUST NOT     MUST NOT      set
+        ========================  ===========  ============  =========
+        """
+        key = self._key(msg)
+        server_id = msg.get("server_id")
+        requested = msg.get("requested_ip")
+        if server_id is not None:
+            return self._selecting(msg, key, server_id, requested, now)
+        if requested is not None and msg.ciaddr == ZERO_IP:
+            return self._init_reboot(msg, key, requested, now)
+        if msg.ciaddr != ZERO_IP:
+            state = "REBINDING" if dst_ip == BROADCAST_IP else "RENEWING"
+            return self._renew_or_rebind(msg, key, state, now)
+        self._note(now, f"dropped REQUEST from {key}: no server id, no requested IP and no ciaddr")
+        return []
+
+    def _selecting(self, msg: Message, key: str, server_id: str, requested: str | None, now: float) -> list[Outgoing]:
+        if server_id != self.config.server_ip:
+            # RFC 2131 §4.3.2: the client chose another server; seed 002: free the
+            # address held at OFFER time, and say nothing.
+            freed = self.store.cancel_offer(key)
+            self._note(now, f"SELECTING: {key} chose server {server_id}; "
+                            + (f"our offer of {freed} withdrawn" if freed else "we had no offer"))  # fmt: skip
+            return []
+        if requested is None:
+            return self._nak(msg, now, "SELECTING: REQUEST without a requested IP address (option 50)")
+        held = self.store.offer_for(key, now)
+        if held is not None and held.address != requested:
+            return self._nak(msg, now, f"SELECTING: requested {requested}, but we offered {held.address}")
+        if held is None and not (self._on_network(requested) and self.store.in_pool(requested)):
+            return self._nak(msg, now, f"SELECTING: {requested} is not an address we offer")
+        # A lapsed offer (or a restart) is fine if the address is still free: commit() checks.
+        return self._ack(msg, requested, now, "SELECTING")
+
+    def _init_reboot(self, msg: Message, key: str, requested: str, now: float) -> list[Outgoing]:
+        # RFC 2131 §4.3.2 INIT-REBOOT: NAK if the address is wrong for the
+        # client's network (local network, or giaddr's network via a relay) ...
+        if not self._on_network(requested):
+            return self._nak(msg, now, f"INIT-REBOOT: {requested} is on the wrong network (not {self.network})")
+        known = self.store.known_address(key)
+        if known is None:
+            # ... and "If the DHCP server has no record of this client, then it
+            # MUST remain silent" (another server may own the lease).
+            self._note(now, f"INIT-REBOOT: no record of {key} asking for {requested}; staying silent")
+            return []
+        if known != requested:
+            return self._nak(msg, now, f"INIT-REBOOT: {key}'s address is {known}, not {requested}")
+        return self._ack(msg, requested, now, "INIT-REBOOT")
+
+    def _renew_or_rebind(self, msg: Message, key: str, state: str, now: float) -> list[Outgoing]:
+        address = msg.ciaddr
+        lease = self.store.lease_at(address)
+        if lease is not None and lease.key != key and lease.active(now):
+            return self._nak(msg, now, f"{state}: {address} is leased to another client")
+        if lease is not None and lease.key == key and lease.state == "bound":
+            return self._ack(msg, address, now, state)  # extend the lease
+        if self._on_network(address) and self.store.in_pool(address):
+            # No current record (lost, expired or released) but the address is
+            # ours and free: accept it rather than disrupt the client.
+            return self._ack(msg, address, now, state)
+        if state == "REBINDING":
+            # A broadcast REBIND for an address we do not manage: another
+            # server's client. RFC 2131 §4.3.2: check ciaddr before replying; stay silent.
+            self._note(now, f"REBINDING: {address} is not in our pool; staying silent")
+            return []
+        return self._nak(msg, now, f"RENEWING: {address} is not an address this server leases")
+
+    # -- DECLINE, RELEASE, INFORM (§4.3.3 - §4.3.5) -----------------------------------------
+    def _decline(self, msg: Message, now: float, dst_ip: str) -> list[Outgoing]:
+        address = msg.get("requested_ip")
+        if msg.get("server_id") not in (None, self.config.server_ip):
+            return []  # about another server's address
+        if address is None:
+            self._note(now, f"dropped DECLINE from {msg.mac}: no requested IP (option 50)")
+            return []
+        # RFC 2131 §4.3.3: "the server MUST mark the network address as not available".
+        if self.store.decline(address, now, msg.mac, self._client_id_hex(msg)):
+            self._note(now, f"DECLINE: {address} is in use by someone else; marked unusable (last resort only)")
+        return []
+
+    def _release(self, msg: Message, now: float, dst_ip: str) -> list[Outgoing]:
+        if msg.get("server_id") not in (None, self.config.server_ip):
+            return []
+        key = self._key(msg)
+        # RFC 2131 §4.3.4: mark the lease as not allocated; no reply is sent.
+        if self.store.release(key, msg.ciaddr, now):
+            self._note(now, f"RELEASE: {msg.ciaddr} freed by {key}")
+        else:
+            self._note(now, f"RELEASE from {key} for {msg.ciaddr} ignored: no such lease of that client")
+        return []
+
+    def _inform(self, msg: Message, now: float, dst_ip: str) -> list[Outgoing]:
+        if msg.ciaddr == ZERO_IP and msg.giaddr == ZERO_IP:
+            self._note(now, f"dropped INFORM from {msg.mac}: ciaddr is zero (RFC 2131 §4.4.3)")
+            return []
+        # RFC 2131 §4.3.5: ACK with configuration; no lease time, no yiaddr,
+        # no check of an existing lease; unicast to ciaddr.
+        reply = Message.ack(msg, server_id=self.config.server_ip, options=self._options(msg, None))
+        self._note(now, f"INFORM from {msg.ciaddr}: configuration only, no lease")
+        return self._send(msg, reply, now)
+
+
+__all__ = ["DhcpServer", "ServerConfig", "SERVER_PORT"]
