@@ -60,7 +60,7 @@ from .options import (
     MessageType,
     describe,
     encode_option,
-    ip_from_bytes,
+    inet_ntoa,
     ip_to_bytes,
     normalize,
     option_spec,
@@ -144,8 +144,11 @@ _FIELD = {f.name: f for f in HEADER_FIELDS}
 _NAMES = tuple(f.name for f in HEADER_FIELDS)
 _get_header = attrgetter(*_NAMES)  # one C call reads every header field
 _IP_INDEXES = tuple(i for i, f in enumerate(HEADER_FIELDS) if f.kind == "ip")
+_IP_SLICE = slice(_IP_INDEXES[0], _IP_INDEXES[-1] + 1)  # the four addresses are neighbours
+assert _IP_SLICE.stop - _IP_SLICE.start == len(_IP_INDEXES)
 _BYTES_INDEXES = tuple(i for i, f in enumerate(HEADER_FIELDS) if f.kind == "bytes")
 _ZERO_IP = "0.0.0.0"
+_CODE_LENGTH = struct.Struct("BB").pack  # the two bytes before each option value
 
 
 class Span(NamedTuple):
@@ -311,32 +314,27 @@ class Message:
             raise MessageError("op", 0, f"must be 1 (BOOTREQUEST) or 2 (BOOTREPLY), got {values[0]}")
         if values[2] > 16:  # chaddr holds 16 bytes
             raise MessageError("hlen", 2, f"hardware address length {values[2]} > 16 (size of chaddr)")
-        for i in _IP_INDEXES:
-            values[i] = ip_from_bytes(values[i])
+        values[_IP_SLICE] = map(inet_ntoa, values[_IP_SLICE])  # ciaddr..giaddr -> "a.b.c.d"
         message = object.__new__(cls)
         d = message.__dict__
         d.update(zip(_NAMES, values))  # zip stops before the cookie
 
-        found: dict[int, tuple[int, bytes]] = {}  # code -> (offset of first piece, joined value)
+        found: dict[int, bytes] = {}  # code -> value bytes, repeats joined
         _scan_options(data, OPTIONS_OFFSET, len(data), "end of the message", found)
         if 52 in found:  # RFC 2132 §9.3: options continue in file, then sname
-            overload = _decode_one(52, *found[52])
+            overload = _decode_or_explain(data, 52, found[52])
             if overload & 1:
                 _scan_options(data, 108, 236, "end of file", found)
                 d["file"] = bytes(128)  # it held options, not a file name
             if overload & 2:
                 _scan_options(data, 44, 108, "end of sname", found)
                 d["sname"] = bytes(64)
-        options = d["options"] = {}
-        for code, (offset, raw) in found.items():
-            decoder = DECODERS.get(code)
-            if decoder is None:
-                options[code] = raw  # unknown option: keep the bytes
-            else:
-                try:
-                    options[code] = decoder(raw)
-                except ValueError as exc:
-                    raise MessageError(_option_label(code), offset, str(exc)) from None
+        try:  # the registry's decoder for each code; unknown codes stay bytes
+            d["options"] = {code: DECODERS.get(code, bytes)(raw) for code, raw in found.items()}
+        except ValueError:  # find which option, and where, for the error message
+            for code, raw in found.items():
+                _decode_or_explain(data, code, raw)
+            raise
         return message
 
     # -- Message -> bytes ----------------------------------------------------
@@ -368,21 +366,31 @@ class Message:
     def _option_chunks(self) -> list[bytes]:
         """Each option as code, length, value; longer than 255 bytes -> several (RFC 3396 §5)."""
         chunks = []
+        try:
+            for code, value in self.options.items():
+                raw = ENCODERS[code](value)  # KeyError for codes without a codec
+                size = len(raw)
+                if size <= 255:
+                    chunks.append(_CODE_LENGTH(code, size) + raw)
+                else:
+                    chunks += [_CODE_LENGTH(code, len(raw[k : k + 255])) + raw[k : k + 255] for k in range(0, size, 255)]
+        except (KeyError, TypeError, ValueError):  # slow path: unknown codes, bad values
+            return self._option_chunks_checked()
+        return chunks
+
+    def _option_chunks_checked(self) -> list[bytes]:
+        """Like _option_chunks, one option at a time, naming the option that fails."""
+        chunks = []
         for code, value in self.options.items():
             try:
-                if not 1 <= code <= 254:  # 0 = PAD, 255 = END are not options
+                if not isinstance(code, int) or not 1 <= code <= 254:  # 0 = PAD, 255 = END
                     raise ValueError("option codes are 1-254")
-                encoder = ENCODERS.get(code)
-                raw = encoder(value) if encoder else encode_option(code, value)  # unknown: raw bytes
+                raw = encode_option(code, value)  # unknown codes: raw bytes
             except (TypeError, ValueError, KeyError) as exc:
                 raise MessageError(_option_label(code), None, str(exc)) from None
-            size = len(raw)
-            if size <= 255:
-                chunks.append(bytes((code, size)) + raw)
-            else:
-                for start in range(0, size, 255):
-                    piece = raw[start : start + 255]
-                    chunks.append(bytes((code, len(piece))) + piece)
+            chunks += [_CODE_LENGTH(code, len(raw[k : k + 255])) + raw[k : k + 255] for k in range(0, len(raw), 255)]
+            if not raw:
+                chunks.append(_CODE_LENGTH(code, 0))
         return chunks
 
     def _encode_overloaded(self, header: bytes, chunks: list[bytes]) -> bytes:
@@ -396,17 +404,30 @@ class Message:
         for name, offset, size in areas[1:]:
             if any(getattr(self, name)):
                 raise MessageError(name, offset, "option 52 says this field carries options, so it must be empty")
+        # Rebuild (code, value) pairs, then fill each area in turn, splitting an
+        # option wherever an area is full (RFC 3396 §5 allows any split point).
+        values: list[tuple[int, bytes]] = []
+        for chunk in chunks:
+            if values and values[-1][0] == chunk[0]:
+                values[-1] = (chunk[0], values[-1][1] + chunk[2:])
+            else:
+                values.append((chunk[0], chunk[2:]))
         filled: list[bytearray] = [bytearray() for _ in areas]
         area = 0
-        for chunk in chunks:
-            # RFC 2131 §4.1: each area ends with its own END, so keep 1 byte free.
-            while len(filled[area]) + len(chunk) > areas[area][2] - 1:
-                area += 1
-                if area == len(areas):
-                    raise MessageError("options", OPTIONS_OFFSET, "options do not fit even with overload")
-            if chunk[0] == 52 and area != 0:
-                raise MessageError(_option_label(52), None, "must be in the options field (RFC 2131 §4.1)")
-            filled[area] += chunk
+        for code, raw in values:
+            while True:
+                room = min(255, areas[area][2] - 1 - 2 - len(filled[area]))  # keep 1 byte for END
+                if room < len(raw) and (room <= 0 or code == 52 or not raw):
+                    area += 1  # this area is full: go on in the next one
+                    if area == len(areas):
+                        raise MessageError("options", OPTIONS_OFFSET, "options do not fit even with overload")
+                    continue
+                if code == 52 and area != 0:
+                    raise MessageError(_option_label(52), None, "must be in the options field (RFC 2131 §4.1)")
+                piece, raw = raw[:room], raw[room:]
+                filled[area] += _CODE_LENGTH(code, len(piece)) + piece
+                if not raw:
+                    break
         data = bytearray(header)
         for (name, offset, size), content in zip(areas[1:], filled[1:]):
             content += b"\xff"
@@ -587,7 +608,7 @@ def _header_text(message: Message, field: HeaderField, overload: int) -> str:
     return str(value)
 
 
-def _scan_options(data: bytes, i: int, end: int, end_name: str, found: dict) -> None:
+def _scan_options(data: bytes, i: int, end: int, end_name: str, found: dict[int, bytes]) -> None:
     """Read code/length/value options from data[i:end] into found, joining repeats.
 
     RFC 2132 §3.1: PAD (0) is one byte, skip it. §3.2: END (255) stops the scan.
@@ -604,23 +625,35 @@ def _scan_options(data: bytes, i: int, end: int, end_name: str, found: dict) -> 
             raise MessageError(_option_label(code), i, f"no length byte before the {end_name} (byte {end})")
         stop = i + 2 + data[i + 1]
         if stop > end:
-            raise MessageError(
-                _option_label(code), i, f"length {data[i + 1]} runs past the {end_name} (byte {end})"
-            )
+            raise MessageError(_option_label(code), i, f"length {data[i + 1]} runs past the {end_name} (byte {end})")
         if code in found:
-            first, joined = found[code]
-            found[code] = (first, joined + data[i + 2 : stop])
+            found[code] += data[i + 2 : stop]
         else:
-            found[code] = (i, data[i + 2 : stop])
+            found[code] = data[i + 2 : stop]
         i = stop
     # no END: accepted (see the module docstring)
 
 
-def _decode_one(code: int, offset: int, raw: bytes) -> Any:
+def _first_offset(data: bytes, code: int) -> int | None:
+    """Byte offset of the first occurrence of an option (for error messages only)."""
+    areas = [(OPTIONS_OFFSET, len(data)), (108, 236), (44, 108)]
+    for i, end in areas:
+        while i < end and data[i] != END:
+            if data[i] == PAD:
+                i += 1
+                continue
+            if data[i] == code:
+                return i
+            i += 2 + (data[i + 1] if i + 1 < end else 0)
+    return None
+
+
+def _decode_or_explain(data: bytes, code: int, raw: bytes) -> Any:
+    """Decode one option; on failure raise MessageError with its name and offset."""
     try:
-        return DECODERS[code](raw)
+        return DECODERS.get(code, bytes)(raw)
     except ValueError as exc:
-        raise MessageError(_option_label(code), offset, str(exc)) from None
+        raise MessageError(_option_label(code), _first_offset(data, code), str(exc)) from None
 
 
 def layout_of(data: bytes) -> list[Span]:

@@ -71,53 +71,58 @@ def ip_from_bytes(data: bytes) -> str:
 
 
 def _as_ip_bytes(value: Any) -> bytes:
-    if isinstance(value, str):
-        return ip_to_bytes(value)
-    return ip_to_bytes(str(value))  # e.g. ipaddress.IPv4Address
+    return ip_to_bytes(value if isinstance(value, str) else str(value))  # str(): ipaddress objects
 
 
-def _need(data: bytes, size: int) -> None:
-    if len(data) != size:
-        raise ValueError(f"expected {size} bytes, got {len(data)}")
+def _wrong_size(data: bytes, size: int) -> ValueError:
+    return ValueError(f"expected {size} bytes, got {len(data)}")
+
+
+# The codecs below are on the hot path of every message, so they are written
+# plainly and without helper calls: check the length, convert, return.
 
 
 # -- one IPv4 address (RFC 2132 §3.3 subnet mask, §9.1 requested address, ...)
 def _dec_ip(data: bytes) -> str:
-    _need(data, 4)
+    if len(data) != 4:
+        raise _wrong_size(data, 4)
     return inet_ntoa(data)
 
 
 def _enc_ip(value: Any) -> bytes:
-    return _as_ip_bytes(value)
+    return ip_to_bytes(value if isinstance(value, str) else str(value))
 
 
 # -- a list of IPv4 addresses, at least one (RFC 2132 §3.5 routers, §3.8 DNS, ...)
 def _dec_ips(data: bytes) -> list[str]:
-    if not data or len(data) % 4:
-        raise ValueError(f"expected a multiple of 4 bytes (at least 4), got {len(data)}")
-    return [inet_ntoa(data[i : i + 4]) for i in range(0, len(data), 4)]
+    size = len(data)
+    if size == 4:
+        return [inet_ntoa(data)]
+    if not size or size % 4:
+        raise ValueError(f"expected a multiple of 4 bytes (at least 4), got {size}")
+    return [inet_ntoa(data[i : i + 4]) for i in range(0, size, 4)]
 
 
 def _enc_ips(value: Any) -> bytes:
     if isinstance(value, str):  # a single address is a list of one
-        value = [value]
+        return ip_to_bytes(value)
     if not value:
         raise ValueError("needs at least one address")
-    return b"".join(_as_ip_bytes(v) for v in value)
+    return b"".join([_as_ip_bytes(v) for v in value])
 
 
 # -- unsigned integers in network byte order
 def _int_codec(size: int) -> tuple[Callable, Callable]:
     def decode(data: bytes) -> int:
-        _need(data, size)
+        if len(data) != size:
+            raise _wrong_size(data, size)
         return int.from_bytes(data, "big")
 
     def encode(value: Any) -> bytes:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected an integer, got {value!r}")
-        if not 0 <= value < 1 << (8 * size):
-            raise ValueError(f"{value} does not fit in {size} unsigned byte(s)")
-        return value.to_bytes(size, "big")
+        try:
+            return value.to_bytes(size, "big")  # int.to_bytes refuses negative or too big
+        except (AttributeError, OverflowError):
+            raise ValueError(f"expected an integer 0..{(1 << 8 * size) - 1}, got {value!r}") from None
 
     return decode, encode
 
@@ -131,7 +136,8 @@ _MESSAGE_TYPES = {t.value: t for t in MessageType}
 
 # -- option 53 message type (RFC 2132 §9.6); an unknown number stays an int
 def _dec_msgtype(data: bytes) -> MessageType | int:
-    _need(data, 1)
+    if len(data) != 1:
+        raise _wrong_size(data, 1)
     return _MESSAGE_TYPES.get(data[0], data[0])
 
 
