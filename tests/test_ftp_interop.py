@@ -1,0 +1,258 @@
+"""Our FTP server against real clients on 127.0.0.1: Python's ftplib and curl."""
+
+from __future__ import annotations
+
+import ftplib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ftp_harness import make_config, make_tree
+from ftp_live import LiveServer
+from refimpl.ftp.datachannel import parse_229
+
+BIG = bytes(range(251)) * 8000  # 2,008,000 bytes: many chunks, not a multiple of anything
+
+
+@pytest.fixture
+def root(tmp_path):
+    make_tree(tmp_path)
+    (tmp_path / "pub" / "big.bin").write_bytes(BIG)
+    return tmp_path
+
+
+@pytest.fixture(params=[False, True], ids=["chunks", "sendfile"])
+def server(request, root):
+    config = make_config(chunk_size=64 * 1024, sendfile=request.param, passive_ports=(0, 0))
+    with LiveServer(config, root) as srv:
+        yield srv
+
+
+def connect(srv, user="anonymous", password="guest@example.org", passive=True) -> ftplib.FTP:
+    ftp = ftplib.FTP(timeout=10)
+    ftp.connect("127.0.0.1", srv.port)
+    ftp.login(user, password)
+    ftp.set_pasv(passive)
+    return ftp
+
+
+@pytest.mark.parametrize("passive", [True, False], ids=["passive", "active"])
+def test_ftplib_login_list_download(server, passive):
+    ftp = connect(server, passive=passive)
+    assert ftp.getwelcome().startswith("220")
+    assert ftp.pwd() == "/"
+    assert sorted(ftp.nlst("/pub")) == ["big.bin", "data.bin", "hello.txt", "sub"]
+    lines = []
+    ftp.retrlines("LIST /pub", lines.append)
+    assert len(lines) == 4 and lines[2].endswith("hello.txt")
+    text = []
+    ftp.retrlines("RETR /pub/hello.txt", text.append)  # TYPE A
+    assert text == ["hello", "world"]
+    got = bytearray()
+    ftp.retrbinary("RETR /pub/big.bin", got.extend)
+    assert bytes(got) == BIG
+    assert ftp.size("/pub/big.bin") == len(BIG)
+    ftp.quit()
+    assert " /pub/big.bin b _ o a guest@example.org ftp 0 * c" in server.xferlog.getvalue()
+
+
+def test_ftplib_mlsd_and_directories(server, root):
+    ftp = connect(server, "alice", "secret")
+    ftp.mkd("docs")
+    ftp.cwd("docs")
+    assert ftp.pwd() == "/docs"
+    ftp.cwd("..")
+    facts = dict(ftp.mlsd("/"))
+    assert facts["docs"]["type"] == "dir" and facts["notes.txt"]["size"] == "14"
+    ftp.rename("notes.txt", "docs/moved.txt")
+    assert (root / "alice" / "docs" / "moved.txt").exists()
+    ftp.delete("docs/moved.txt")
+    ftp.rmd("docs")
+    with pytest.raises(ftplib.error_perm, match="^550"):
+        ftp.cwd("/etc")
+    ftp.quit()
+
+
+@pytest.mark.parametrize("passive", [True, False], ids=["passive", "active"])
+def test_ftplib_upload_append_resume(server, root, passive):
+    ftp = connect(server, "alice", "secret", passive=passive)
+    ftp.storbinary("STOR up.bin", _reader(BIG))
+    assert (root / "alice" / "up.bin").read_bytes() == BIG
+    ftp.storbinary("APPE up.bin", _reader(b"tail"))
+    assert (root / "alice" / "up.bin").read_bytes() == BIG + b"tail"
+    # resume an upload that broke after 1000 bytes
+    (root / "alice" / "half.bin").write_bytes(BIG[:1000])
+    ftp.storbinary("STOR half.bin", _reader(BIG[1000:]), rest=1000)
+    assert (root / "alice" / "half.bin").read_bytes() == BIG
+    # resume a download
+    got = bytearray()
+    ftp.retrbinary("RETR up.bin", got.extend, rest=len(BIG) - 10)
+    assert bytes(got) == BIG[-10:] + b"tail"
+    # TYPE A upload: CRLF on the wire becomes LF on disk
+    ftp.storlines("STOR lines.txt", _reader(b"a\nb\n"))
+    assert (root / "alice" / "lines.txt").read_bytes() == b"a\nb\n"
+    ftp.quit()
+    log = server.xferlog.getvalue().splitlines()
+    assert sum(" i r alice ftp 0 * c" in l for l in log) == 4
+
+
+def _reader(data: bytes):
+    import io
+    return io.BytesIO(data)
+
+
+def test_ftplib_abort(server):
+    ftp = connect(server)
+    ftp.voidcmd("TYPE I")
+    conn = ftp.transfercmd("RETR /pub/big.bin")
+    assert conn.recv(1024)
+    resp = ftp.abort()
+    conn.close()
+    replies = [resp]
+    # If the transfer ended before ABOR arrived (the kernel may have buffered all of it),
+    # its "226 Transfer complete" comes first and ABOR gets "225 No transfer to abort".
+    # Otherwise RFC 959: 426 for the transfer, then 226 for ABOR itself.
+    if resp.startswith(("426", "226 Transfer complete")):
+        replies.append(ftp.getresp())
+    codes = [r[:3] for r in replies]
+    assert codes in (["426", "226"], ["226", "225"], ["225"]), replies
+    assert ftp.voidcmd("NOOP").startswith("200")  # the session goes on
+    ftp.quit()
+
+
+def test_ftplib_epsv(server):
+    ftp = connect(server)
+    port = parse_229(ftp.sendcmd("EPSV"))
+    data = socket.create_connection(("127.0.0.1", port), timeout=10)
+    ftp.sendcmd("TYPE I")
+    assert ftp.sendcmd("RETR /pub/hello.txt")[:3] in ("125", "150")
+    got = b""
+    while chunk := data.recv(4096):
+        got += chunk
+    data.close()
+    assert ftp.voidresp().startswith("226") and got == b"hello\nworld\n"
+    ftp.quit()
+
+
+def test_bounce_is_refused_on_real_sockets(server):
+    ftp = connect(server)
+    with pytest.raises(ftplib.error_perm, match="^504"):
+        ftp.sendcmd("PORT 127,0,0,1,0,25")
+    with pytest.raises(ftplib.error_perm, match="^500"):
+        ftp.sendcmd("PORT 192,0,2,1,156,64")
+    ftp.quit()
+
+
+def test_wrong_password_and_jail(server):
+    ftp = ftplib.FTP(timeout=10)
+    ftp.connect("127.0.0.1", server.port)
+    with pytest.raises(ftplib.error_perm, match="^530"):
+        ftp.login("alice", "nope")
+    ftp.close()
+    ftp = connect(server)
+    with pytest.raises(ftplib.error_perm, match="^550"):
+        ftp.retrbinary("RETR ../../../../etc/passwd", lambda b: None)
+    with pytest.raises(ftplib.error_perm, match="^550"):
+        ftp.storbinary("STOR /pub/x", _reader(b"x"))
+    ftp.quit()
+
+
+def test_many_sessions_then_clean_shutdown(root):
+    config = make_config(passive_ports=(0, 0))
+    with LiveServer(config, root) as srv:
+        ftps = [connect(srv) for _ in range(4)]
+        for ftp in ftps:
+            assert ftp.nlst("/pub")
+        for ftp in ftps:
+            ftp.quit()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=2).recv(1)
+
+
+# -- curl ----------------------------------------------------------------------
+
+CURL = shutil.which("curl")
+needs_curl = pytest.mark.skipif(CURL is None, reason="needs the curl program (Debian package curl)")
+
+
+def curl(*args, timeout=30) -> subprocess.CompletedProcess:
+    return subprocess.run([CURL, "-sS", "--max-time", "20", *args], capture_output=True, timeout=timeout)
+
+
+@needs_curl
+@pytest.mark.parametrize("mode", [[], ["--disable-epsv"], ["-P", "127.0.0.1"], ["-P", "127.0.0.1", "--disable-eprt"]],
+                         ids=["epsv", "pasv", "eprt", "port"])
+def test_curl_download_and_list(server, mode):
+    base = f"ftp://127.0.0.1:{server.port}"
+    r = curl(*mode, f"{base}/pub/big.bin")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == BIG
+    r = curl(*mode, "--list-only", f"{base}/pub/")
+    assert r.returncode == 0 and r.stdout.split() == [b"big.bin", b"data.bin", b"hello.txt", b"sub"]
+    r = curl(*mode, f"{base}/pub/")
+    assert r.returncode == 0 and r.stdout.count(b"\n") == 4
+
+
+@needs_curl
+def test_curl_upload_and_resume(server, root, tmp_path):
+    base = f"ftp://alice:secret@127.0.0.1:{server.port}"
+    src = tmp_path / "src.bin"
+    src.write_bytes(BIG)
+    r = curl("-T", str(src), f"{base}/up.bin")
+    assert r.returncode == 0, r.stderr
+    assert (root / "alice" / "up.bin").read_bytes() == BIG
+    # resume a download: we already have the first 12345 bytes
+    part = tmp_path / "part.bin"
+    part.write_bytes(BIG[:12345])
+    r = curl("-C", "-", "-o", str(part), f"{base}/up.bin")
+    assert r.returncode == 0, r.stderr
+    assert part.read_bytes() == BIG
+    # resume an upload: the server has half of it
+    (root / "alice" / "half.bin").write_bytes(BIG[:5000])
+    r = curl("-C", "-", "-T", str(src), f"{base}/half.bin")
+    assert r.returncode == 0, r.stderr
+    assert (root / "alice" / "half.bin").read_bytes() == BIG
+    # anonymous may not upload outside /incoming
+    r = curl("-T", str(src), f"ftp://127.0.0.1:{server.port}/pub/x.bin")
+    assert r.returncode != 0
+
+
+# -- the command line --------------------------------------------------------------
+
+def test_cli_serves_and_stops(root, tmp_path):
+    xferlog = tmp_path / "xferlog"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "refimpl", "ftp-server", "--root", str(root), "--anonymous",
+         "--port", "0", "--passive-ports", "40000-40100", "--xferlog", str(xferlog)],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert "listening on 127.0.0.1:" in line, line
+        port = int(line.split("127.0.0.1:")[1].split(",")[0])
+        ftp = ftplib.FTP(timeout=10)
+        ftp.connect("127.0.0.1", port)
+        ftp.login()
+        got = bytearray()
+        ftp.retrbinary("RETR /pub/data.bin", got.extend)
+        assert len(got) == 10240
+        ftp.quit()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    deadline = time.time() + 5
+    while time.time() < deadline and "data.bin" not in xferlog.read_text():
+        time.sleep(0.05)
+    assert "/pub/data.bin b _ o a anonymous@ ftp 0 * c" in xferlog.read_text()
+
+
+def test_cli_rejects_bad_arguments(tmp_path, capsys):
+    from refimpl.net.ftp_cli import main
+
+    assert main(["--root", str(tmp_path / "missing"), "--anonymous"]) == 2
+    assert main(["--root", str(tmp_path)]) == 2
+    assert "nobody could log in" in capsys.readouterr().err
