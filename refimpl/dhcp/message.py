@@ -46,7 +46,6 @@ Sans-I/O and standard library only.
 
 from __future__ import annotations
 
-import copy as _copy
 import struct
 from operator import attrgetter
 from typing import Any, Iterable, NamedTuple
@@ -277,7 +276,10 @@ class Message:
         return self
 
     def copy(self) -> "Message":
-        return _copy.deepcopy(self)
+        """A deep copy: changing the copy's option lists leaves this message alone."""
+        import copy  # only when used: keeps `import refimpl.dhcp` fast
+
+        return copy.deepcopy(self)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):

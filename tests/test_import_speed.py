@@ -1,0 +1,65 @@
+"""Importing the DHCP core is fast and pulls in no heavy library.
+
+Notebooks, the CLI and every test import ``refimpl.dhcp``; scapy, matplotlib
+and ipywidgets take seconds to import, so the core must never import them
+(the scapy bridge imports scapy inside its functions). Measured in a fresh
+interpreter, so modules already loaded by pytest do not hide the cost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("scapy", "matplotlib", "ipywidgets")
+BUDGET_SECONDS = 0.050
+
+PROBE = """
+import json, sys, time
+start = time.perf_counter()
+import refimpl.dhcp
+import refimpl.dhcp.scapy_bridge  # the bridge, too, must import scapy lazily
+elapsed = time.perf_counter() - start
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in %r)
+print(json.dumps({"elapsed": elapsed, "heavy": heavy}))
+""" % (HEAVY,)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """Byte-code cached in a temporary directory, as on a student's machine after the
+    first import (PYTHONDONTWRITEBYTECODE would make us time the compiler instead)."""
+    environment = dict(os.environ, PYTHONPYCACHEPREFIX=str(tmp_path_factory.mktemp("pycache")))
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    probe(environment)  # warm the cache
+    return environment
+
+
+def probe(environment: dict) -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True,
+                         env=environment)  # fmt: skip
+    return json.loads(out.stdout)
+
+
+def test_import_refimpl_dhcp_imports_no_heavy_module(env):
+    assert probe(env)["heavy"] == []
+
+
+def test_import_refimpl_dhcp_is_under_50_ms(env):
+    # Best of three fresh interpreters: one slow start on a busy machine is not a regression.
+    best = min(probe(env)["elapsed"] for _ in range(3))
+    assert best < BUDGET_SECONDS, f"import refimpl.dhcp took {best * 1000:.1f} ms"
+
+
+def test_importtime_report_lists_no_heavy_module():
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import refimpl.dhcp"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    imported = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if "|" in line]
+    assert "refimpl.dhcp.message" in imported
+    assert not [m for m in imported if m.split(".")[0] in HEAVY]
