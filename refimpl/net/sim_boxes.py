@@ -63,6 +63,9 @@ class NatBox(Router):
 
     def _outside_port(self, transport: str, ip: str, port: int) -> int:
         key = (transport, ip, port)
+        for (t, outside_port), target in self.forwards.items():
+            if t == transport and target == (ip, port):
+                return outside_port  # the reply of a forwarded connection keeps the public port
         if key not in self.mappings:
             mapped = port
             while (transport, mapped) in self.reverse or (transport, mapped) in self.forwards:

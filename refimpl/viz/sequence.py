@@ -180,7 +180,7 @@ def _setup_axes(ax, lay: Layout, title: str | None) -> list:
         ax.spines[side].set_visible(False)
     ax.set_xticks([])
     ax.set_yticks([row.y for row in lay.rows])
-    ax.set_yticklabels([f"{row.event.time:.3f}" for row in lay.rows], fontsize=SMALL + 0.5, color="#555555")
+    _time_labels(ax, lay, None)
     ax.tick_params(axis="y", length=2)
     ax.set_ylabel("time (s)", fontsize=FONT, color="#555555")
     if title:
@@ -194,6 +194,13 @@ def _setup_axes(ax, lay: Layout, title: str | None) -> list:
             bbox=dict(boxstyle="round,pad=0.35", facecolor="#eef2f7", edgecolor="#7a8ca5"),
         ))
     return artists
+
+
+def _time_labels(ax, lay: Layout, upto: int | None) -> None:
+    """The time of each row on the left axis (rows not drawn yet stay blank: no spoilers)."""
+    shown = len(lay.rows) if upto is None else upto
+    labels = [f"{row.event.time:.3f}" if k < shown else "" for k, row in enumerate(lay.rows)]
+    ax.set_yticks([row.y for row in lay.rows], labels, fontsize=SMALL + 0.5, color="#555555")
 
 
 def _draw_row(ax, lay: Layout, row: Row, colors: dict[str, str], show_ports: bool, inches_per_unit: float) -> list:
@@ -304,6 +311,7 @@ def sequence_diagram(
         for artists in per_row[max(upto, 0):]:
             for artist in artists:
                 artist.remove()
+        _time_labels(ax, lay, max(upto, 0))
         if highlight is None and 0 < upto <= len(lay.rows):
             highlight = upto - 1
     if highlight is not None and 0 <= highlight < len(lay.rows):
@@ -319,16 +327,20 @@ def animate_sequence(
     show_ports: bool = True,
     interval: int = 900,
     repeat: bool = False,
+    dpi: int = 72,
 ):
     """A FuncAnimation that reveals one message per frame (frame k shows rows 0..k).
 
     The figure is not registered with pyplot, so a notebook shows only what
-    you display: ``HTML(to_html_player(anim))``.
+    you display: ``HTML(to_html_player(anim))``. Every frame is embedded as
+    an image, so keep animated traces short (``trace[:15]``): about 60 kB
+    per frame at the default ``dpi=72``.
     """
     from matplotlib.animation import FuncAnimation
 
     lay0 = layout(trace, hosts)
     fig, ax = _new_figure(lay0, title)
+    fig.set_dpi(dpi)
     lay, _, per_row = _draw(trace, ax, hosts, title, show_ports)
     band = ax.axhspan(-0.45, 0.4, color="#ffe9a8", alpha=0.55, zorder=0, gid="highlight")
     frames = max(len(lay.rows), 1)
@@ -339,8 +351,10 @@ def animate_sequence(
             for artist in artists:
                 artist.set_visible(k <= frame)
                 changed.append(artist)
+        _time_labels(ax, lay, frame + 1)
+        band.set_visible(frame >= 0 and bool(lay.rows))
         if lay.rows:
-            y = lay.rows[min(frame, len(lay.rows) - 1)].y
+            y = lay.rows[min(max(frame, 0), len(lay.rows) - 1)].y
             band.set_y(y - 0.45)  # axhspan is a Rectangle in matplotlib >= 3.9
         return changed + [band]
 
