@@ -81,10 +81,18 @@ def _why(record: dict, cell_timeout: float) -> tuple[str, str]:
     message = record.get("message", "")
     if record.get("outcome") == "xfailed":
         return "not run", "not run: an earlier cell ran out of time, so the rest of the notebook was skipped"
+    if "Kernel dead" in message:
+        return "not run", "not run: the Python kernel had died in an earlier cell"
+    alive = record.get("kernel_alive", True)
     if "Timeout" in message or "timed out" in message:
-        return "timed out", f"ran longer than the {cell_timeout:g} s limit per cell and was stopped"
-    if "Kernel dead" in message or "kernel died" in message.lower():
-        return "not run", "not run: the Python kernel had died (a crash, os._exit, or running out of memory)"
+        if alive:
+            return "timed out", f"ran longer than the {cell_timeout:g} s limit per cell and was stopped"
+        if record.get("stopped_by_grader"):
+            return "timed out", (f"ran longer than the {cell_timeout:g} s limit per cell and ignored the "
+                                 "interrupt, so the kernel was stopped; later cells could not run")
+    if not alive:
+        return "error", ("the Python kernel died while running this cell (a crash, os._exit, "
+                         "or too much memory); later cells could not run")
     error = _error(record.get("outputs", []))
     if "caused an exception" in message or error:
         return "error", f"raised `{error or 'an exception'}`"

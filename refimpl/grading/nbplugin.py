@@ -45,6 +45,28 @@ def _outputs(item) -> list[dict]:
     return kept
 
 
+_STOPPED_BY_NBVAL: list[bool] = []  # one entry per nbval kernel.stop(): was it still alive?
+
+
+def _watch_kernel_stop() -> None:
+    """Tell a crashed kernel from one nbval stopped: was it alive when nbval called stop()?"""
+    from nbval.kernel import RunningKernel
+
+    original = RunningKernel.stop
+
+    def stop(self, *args, **kwargs):
+        try:
+            _STOPPED_BY_NBVAL.append(bool(self.is_alive()))
+        except Exception:
+            _STOPPED_BY_NBVAL.append(False)
+        return original(self, *args, **kwargs)
+
+    RunningKernel.stop = stop
+
+
+_watch_kernel_stop()
+
+
 def _write(record: dict) -> None:
     path = os.environ.get(RESULTS_ENV)
     if not path:
@@ -60,6 +82,28 @@ def pytest_collection_finish(session):
         if path.suffix == ".ipynb" and path.exists():
             path.unlink()
     _write({"event": "collected", "cells": len(session.items)})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Keep going after a cell timed out, as long as the interrupt left the kernel alive.
+
+    nbval's own rule skips every later cell after a timeout; a student whose
+    helper cell loops forever would then lose checks that do not need it.
+    """
+    _STOPPED_BY_NBVAL.clear()
+    parent = getattr(item, "parent", None)
+    kernel = getattr(parent, "kernel", None)
+    if getattr(parent, "timed_out", False) and kernel is not None and kernel.is_alive():
+        parent.timed_out = False
+
+
+def _kernel_alive(item) -> bool:
+    kernel = getattr(getattr(item, "parent", None), "kernel", None)
+    try:
+        return bool(kernel is not None and kernel.is_alive())
+    except Exception:
+        return False
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -84,4 +128,6 @@ def pytest_runtest_makereport(item, call):
             "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
             "message": _clip(message),
             "outputs": _outputs(item),
+            "kernel_alive": _kernel_alive(item),
+            "stopped_by_grader": bool(_STOPPED_BY_NBVAL and _STOPPED_BY_NBVAL[-1]),
         })
