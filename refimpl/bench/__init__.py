@@ -15,6 +15,7 @@ import time
 #: the benchmark modules, in the order they run
 SECTIONS: list[str] = [
     "refimpl.bench.dhcp_codec",
+    "refimpl.bench.dhcp_leases",
 ]
 
 
