@@ -673,7 +673,8 @@ class ServerSession:
 
     def _send_listing(self, verb: str, vpath: str, lines: list[str], now: float) -> list:
         text = "".join(line + "\r\n" for line in lines).encode("utf-8", "surrogateescape")
-        t = Transfer(verb, vpath, outgoing=True, binary=True, source=io.BytesIO(text), is_file=False)
+        # a listing is text already in network form (CRLF): sent as is in any TYPE
+        t = Transfer(verb, vpath, outgoing=True, binary=False, source=io.BytesIO(text), is_file=False)
         return self._begin(t, now)
 
     def ftp_LIST(self, arg: str, now: float) -> list:

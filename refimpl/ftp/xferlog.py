@@ -66,4 +66,4 @@ def command_line(*, now: float, host: str, user: str, command: str, code: int) -
     if command.upper().startswith("PASS"):
         command = "PASS ****"
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
-    return f'{stamp} {host} {user or "-"} "{command}" {code}'
+    return f'{stamp} {host} {user or "-"} "{command}" {code or "-"}'

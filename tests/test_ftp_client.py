@@ -1,0 +1,126 @@
+"""The sans-I/O FTP client: reply parsing, operations, and the client against our server in memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from ftp_harness import make_config, make_tree
+from refimpl.ftp import JailedFS
+from refimpl.ftp.client import (ConnectData, Done, Failed, FTPClient, ListenData, ProtocolError,
+                                ReplyParser, ReplyReceived, SendCommand)
+from refimpl.ftp.pair import Pair
+
+
+def test_reply_parser_single_and_split_multi_line():
+    p = ReplyParser()
+    out = p.feed(b"220 hi\r\n211-Features:\r\n SIZE\r\n211 End of")
+    assert [(r.code, r.lines) for r in out] == [(220, ("hi",))]  # the 211 reply is not complete yet
+    out = p.feed(b" features\r\n")
+    assert [(r.code, r.lines) for r in out] == [(211, ("Features:", " SIZE", "End of features"))]
+
+
+def test_reply_parser_multi_line():
+    p = ReplyParser()
+    replies = p.feed(b"211-Features:\r\n EPSV\r\n 211 inside\r\n211 End\r\n230 ok\r\n")
+    assert [(r.code, r.lines) for r in replies] == [
+        (211, ("Features:", " EPSV", " 211 inside", "End")), (230, ("ok",))]
+
+
+def test_reply_parser_byte_by_byte():
+    p = ReplyParser()
+    data = b"150 go\r\n226-done\r\nstill\r\n226 bye\r\n"
+    out = []
+    for i in range(len(data)):
+        out += p.feed(data[i:i + 1])
+    assert [r.code for r in out] == [150, 226] and out[1].lines == ("done", "still", "bye")
+
+
+def test_reply_parser_rejects_garbage():
+    with pytest.raises(ProtocolError):
+        ReplyParser().feed(b"hello\r\n")
+
+
+def test_login_steps_are_visible():
+    c = FTPClient()
+    assert c.login("bob", "pw") == []  # waits for the greeting first
+    events = c.receive_data(b"220 ready\r\n")
+    assert events == [ReplyReceived(events[0].reply), Done("greeting", events[0].reply), SendCommand("USER bob")]
+    events = c.receive_data(b"331 pw please\r\n")
+    assert events[-1] == SendCommand("PASS pw") and str(events[-1]) == "PASS ****"
+    events = c.receive_data(b"230 in\r\n")
+    assert isinstance(events[-1], Done) and events[-1].name == "login"
+
+
+def test_failed_login_and_next_operation_runs():
+    c = FTPClient()
+    c.receive_data(b"220 ready\r\n")
+    c.login("bob", "bad")
+    c.receive_data(b"331 pw\r\n")
+    events = c.command("PWD")
+    assert events == []  # queued behind login
+    events = c.receive_data(b"530 no\r\n")
+    assert isinstance(events[1], Failed) and events[1].reply.code == 530
+    assert events[2] == SendCommand("PWD")
+
+
+def test_passive_retr_steps_and_reply_before_data():
+    c = FTPClient(mode="passive")
+    c.receive_data(b"220 ready\r\n")
+    assert c.retr("f") == [SendCommand("TYPE I")]
+    assert c.receive_data(b"200 ok\r\n")[-1] == SendCommand("PASV")
+    events = c.receive_data(b"227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
+    assert events[-2:] == [ConnectData("192.0.2.1", 30000), SendCommand("RETR f")]
+    c.receive_data(b"150 here it comes\r\n")
+    c.data_received(b"abc")
+    assert not any(isinstance(e, Done) for e in c.receive_data(b"226 done\r\n"))  # data not ended yet
+    events = c.data_closed()
+    assert events == [Done("RETR", events[0].reply, b"abc")]
+
+
+def test_active_mode_sends_port_after_listening():
+    c = FTPClient(local_ip="192.0.2.10", mode="active")
+    c.receive_data(b"220 ready\r\n")
+    c.retr("f")
+    assert c.receive_data(b"200 ok\r\n")[-1] == ListenData("192.0.2.10")
+    assert c.data_listening(40000) == [SendCommand("PORT 192,0,2,10,156,64")]
+
+
+@pytest.fixture
+def root(tmp_path):
+    make_tree(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("mode", ["passive", "epsv", "active", "eprt"])
+def test_client_against_server_in_memory(root, mode):
+    pair = Pair(make_config(), JailedFS(root), mode=mode)
+    assert [r.name for r in pair.run(pair.client.login("alice", "secret"))] == ["login"]
+    (done,) = pair.run(pair.client.retr("notes.txt"))
+    assert done.data == b"alice's notes\n"
+    (done,) = pair.run(pair.client.stor("up.bin", b"\x00\r\n" * 5000))
+    assert isinstance(done, Done) and (root / "alice" / "up.bin").read_bytes() == b"\x00\r\n" * 5000
+    (done,) = pair.run(pair.client.retr("up.bin", rest=14990))
+    assert done.data == (b"\x00\r\n" * 5000)[14990:]
+    (done,) = pair.run(pair.client.nlst())
+    assert done.data.split() == [b"notes.txt", b"up.bin"]
+    (failed,) = pair.run(pair.client.retr("missing"))
+    assert isinstance(failed, Failed) and failed.reply.code == 550
+    (done,) = pair.run(pair.client.quit())
+    assert done.reply.code == 221 and pair.closed
+    kinds = [e.kind for e in pair.trace if e.flow == "ftp-control"]
+    assert kinds[:5] == ["220", "USER", "331", "PASS", "230"]
+    data_events = [e for e in pair.trace if e.flow == "ftp-data"]
+    if mode in ("active", "eprt"):
+        assert data_events[0].src == "server" and data_events[0].src_port == 20  # RFC 959: from port 20
+    else:
+        assert data_events[0].src == "client"
+    assert "secret" not in " ".join(e.label() for e in pair.trace)
+
+
+def test_anonymous_text_download_in_memory(root):
+    pair = Pair(make_config(), JailedFS(root))
+    pair.run(pair.client.login())
+    (done,) = pair.run(pair.client.retr("/pub/hello.txt", binary=False))
+    assert done.data == b"hello\r\nworld\r\n"  # TYPE A: CRLF on the wire
+    (failed,) = pair.run(pair.client.stor("/pub/new", b"x"))
+    assert failed.reply.code == 550
