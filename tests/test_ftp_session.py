@@ -595,14 +595,29 @@ def test_symlink_out_of_root_is_refused(alice, root, tmp_path_factory):
     assert alice.code("RETR secret-link") == 550
     assert alice.code("STOR escape/planted.txt") == 550
     assert not (outside / "planted.txt").exists()
-    assert alice.code("DELE secret-link") == 550
-    assert (outside / "secret.txt").exists()
+    # DELE and RNFR act on the link itself, never on its target outside
+    assert alice.code("RNFR secret-link") == 350
+    assert alice.code("RNTO /renamed-link") == 250
+    assert alice.code("DELE renamed-link") == 250
+    assert (outside / "secret.txt").read_bytes() == b"top secret\n"
+    assert not os.path.lexists(os.path.join(root, "alice", "renamed-link"))
+    assert alice.code("RNFR notes.txt") == 350
+    assert alice.code("RNTO escape/stolen.txt") == 550  # the parent is outside
+    assert not (outside / "stolen.txt").exists()
 
 
 def test_symlink_inside_root_is_followed(alice, root):
     os.symlink(os.path.join(root, "alice", "notes.txt"), os.path.join(root, "alice", "link"))
     alice.cmd("TYPE I")
     assert alice.cmd("SIZE link")[0].text == str(len(b"alice's notes\n"))
+    assert alice.code("DELE link") == 250  # removes the link ...
+    assert os.path.exists(os.path.join(root, "alice", "notes.txt"))  # ... not the file
+
+
+def test_cannot_remove_or_rename_the_root(alice):
+    assert alice.code("RMD /") == 550
+    assert alice.code("RNFR /") == 550
+    assert alice.code("DELE /") == 550
 
 
 def test_nul_byte_in_path_is_refused(alice, root):

@@ -72,6 +72,19 @@ class JailedFS:
             raise JailError(f"path leaves the jail: {vpath}")
         return resolved
 
+    def real_entry(self, vpath: str) -> str:
+        """The real path of a directory *entry* itself, without following it.
+
+        DELE, RMD, RNFR/RNTO and MKD act on the name, not on what a symbolic
+        link points to: deleting a link removes the link. Only the parent
+        directory is resolved (and must be inside the jail).
+        """
+        vpath = self.resolve("/", vpath)
+        if vpath == "/":
+            raise JailError("the root itself")
+        parent, name = vpath.rsplit("/", 1)
+        return os.path.join(self.real(parent or "/"), name)
+
     def virtual(self, real: str) -> str:
         """The inverse of :meth:`real` for a path known to be inside."""
         rel = os.path.relpath(real, self.root)
@@ -131,23 +144,19 @@ class JailedFS:
         return open(real, "wb")
 
     def mkdir(self, vpath: str) -> None:
-        os.mkdir(self.real(vpath))
+        os.mkdir(self.real_entry(vpath))
 
     def rmdir(self, vpath: str) -> None:
-        if vpath == "/":
-            raise JailError("cannot remove the root")
-        os.rmdir(self.real(vpath))
+        os.rmdir(self.real_entry(vpath))  # a link is not a directory: rmdir refuses it
 
     def remove(self, vpath: str) -> None:
-        real = self.real(vpath)
-        if os.path.isdir(real):
+        real = self.real_entry(vpath)
+        if os.path.isdir(real) and not os.path.islink(real):
             raise IsADirectoryError(f"is a directory: {vpath}")
-        os.remove(real)
+        os.remove(real)  # a symbolic link: removes the link, never its target
 
     def rename(self, src: str, dst: str) -> None:
-        if src == "/" or dst == "/":
-            raise JailError("cannot rename the root")
-        os.rename(self.real(src), self.real(dst))
+        os.rename(self.real_entry(src), self.real_entry(dst))
 
 
 def mode_string(st: os.stat_result) -> str:

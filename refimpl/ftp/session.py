@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import os
 import random
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -614,7 +615,7 @@ class ServerSession:
         vpath = self._path(arg)
         if not self._allowed("f", vpath):
             return self._denied()
-        if vpath == "/" or not self.fs.exists(vpath):
+        if vpath == "/" or not os.path.lexists(self.fs.real_entry(vpath)):
             return [Reply(550, f"{arg}: no such file or directory.")]
         self.rnfr = vpath
         return [Reply(350, "Ready for destination name (RNTO).")]
