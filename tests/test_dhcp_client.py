@@ -464,3 +464,46 @@ def test_inform_applies_configuration_without_lease():
     assert c.lease is None and c.state == "INFORMED"
     with pytest.raises(ValueError):
         DhcpClient(MAC).inform(0.0)
+
+
+# -- the same cores on the simulated LAN (checks the Outgoing contract with refimpl.net.sim) ----------
+def test_client_and_server_on_the_simulated_lan():
+    """RFC 2131 §4.1 end to end on refimpl.net.sim: DISCOVER/REQUEST broadcast, OFFER/ACK unicast
+    to chaddr (dst_mac) before the client has an address, ARP probe, then a unicast renewal at T1."""
+    sim = pytest.importorskip("refimpl.net.sim")
+    net = sim.Network(seed=1)
+    lan = net.segment("lan", "192.0.2.0/24")
+    srv_host = net.host("server", lan, ip=SID)
+    cli_host = net.host("client", lan)
+    server = make_server()
+    client = DhcpClient(cli_host.mac, random.Random(1))
+
+    def send(host, outs):
+        for o in outs:
+            if isinstance(o, Outgoing):
+                host.send_udp(o.src_port, o.dst_ip, o.dst_port, o.data, src_ip=o.src_ip,
+                              dst_mac=o.chaddr if o.to_chaddr else None)  # fmt: skip
+
+    def client_effects(effects):
+        queue = list(effects)
+        while queue:
+            e = queue.pop(0)
+            if isinstance(e, ArpProbe):
+                queue += client.probe_result(cli_host.arp_probe(e.address), net.now)
+            elif isinstance(e, Configure):
+                cli_host.configure(e.address, 24)
+            else:
+                send(cli_host, [e])
+        cli_host.set_timer("dhcp", client.get_timer(), lambda: client_effects(client.handle_timer(net.now)))
+
+    srv_host.udp(67, lambda p: send(srv_host, server.receive(p.payload, net.now, p.src_ip, p.src_port, p.dst_ip)))
+    cli_host.udp(68, lambda p: client_effects(client.receive(p.payload, net.now)))
+    client_effects(client.start(net.now))
+    net.run(until=600)
+    assert client.state == "BOUND" and cli_host.ips() == ["192.0.2.100"]
+    udp = [e for e in net.trace if e.transport == "udp"]
+    assert [(e.src_ip, e.dst_ip, e.dst_port) for e in udp[:4]] == [
+        ("0.0.0.0", "255.255.255.255", 67), ("192.0.2.1", "192.0.2.100", 68),
+        ("0.0.0.0", "255.255.255.255", 67), ("192.0.2.1", "192.0.2.100", 68)]  # fmt: skip
+    assert (udp[4].src_ip, udp[4].dst_ip) == ("192.0.2.100", SID)  # renewal at T1 = 500 s
+    assert not any(e.lost for e in udp)

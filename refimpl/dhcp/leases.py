@@ -282,7 +282,7 @@ class LeaseStore:
             if lease is None or lease.expire != since or lease.state == "declined":
                 continue  # stale entry: the address was renewed or reused since
             if self.first <= a <= self.last and self._free_for(a, key, mac, now, allow_declined=False):
-                return a, lease.state == "released" and "released" or "expired"
+                return a, ("released" if lease.state == "released" else "expired")
         # 6. declined, oldest first
         for _ in range(len(self._declined)):
             since, a = self._declined.popleft()
@@ -387,8 +387,6 @@ class LeaseStore:
             self.offered.pop(h, None)
             if h != a:
                 self._give_back(h)
-        if a in self.offered:  # another client's lapsed offer pointed here
-            self.offers.pop(self.offered.pop(a), None)
         self.leases[a] = lease
         self.by_client[key] = a
         heapq.heappush(self._free_heap, (lease.expire, a))
