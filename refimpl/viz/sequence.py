@@ -162,12 +162,23 @@ def _top(lay: Layout) -> float:
     return -0.1 - 0.38 * lines
 
 
-def _new_figure(lay: Layout, title: str | None):
-    from matplotlib.figure import Figure
+def _figure(**options):
+    """A Figure that a notebook shows once, as the cell's value (closed in pyplot at birth).
 
+    A figure left open in pyplot is drawn again at the end of the cell, and a
+    bare ``matplotlib.figure.Figure`` has no notebook display at all.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(**options)
+    plt.close(fig)
+    return fig
+
+
+def _new_figure(lay: Layout, title: str | None):
     width = max(6.5, COLUMN * max(len(lay.hosts) - 1, 1) + 3.2)
     height = 1.5 + ROW * max(len(lay.rows), 1) + (0.3 if title else 0)
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig = _figure(figsize=(width, height), dpi=100, layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -331,8 +342,7 @@ def animate_sequence(
 ):
     """A FuncAnimation that reveals one message per frame (frame k shows rows 0..k).
 
-    The figure is not registered with pyplot, so a notebook shows only what
-    you display: ``HTML(to_html_player(anim))``. Every frame is embedded as
+    The figure is closed in pyplot, so a notebook shows only what you display: ``HTML(to_html_player(anim))``. Every frame is embedded as
     an image, so keep animated traces short (``trace[:15]``): about 60 kB
     per frame at the default ``dpi=72``.
     """
@@ -380,13 +390,11 @@ def to_html_player(anim, default_mode: str = "once") -> str:
 
 def side_by_side(trace_a: Trace, trace_b: Trace, titles: Sequence[str] = ("A", "B"), hosts=None, show_ports: bool = True):
     """Two sequence diagrams next to each other (e.g. active PORT vs passive PASV)."""
-    from matplotlib.figure import Figure
-
     lay_a, lay_b = layout(trace_a, hosts), layout(trace_b, hosts)
     columns = max(len(lay_a.hosts), len(lay_b.hosts))
     width = 2 * max(6.0, COLUMN * 0.85 * max(columns - 1, 1) + 2.6)
     height = 1.8 + ROW * max(len(lay_a.rows), len(lay_b.rows), 1)
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig = _figure(figsize=(width, height), dpi=100, layout="constrained")
     ax_a, ax_b = fig.subplots(1, 2)
     _draw(trace_a, ax_a, hosts, titles[0], show_ports)
     _draw(trace_b, ax_b, hosts, titles[1], show_ports)
