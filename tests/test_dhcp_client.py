@@ -507,3 +507,25 @@ def test_client_and_server_on_the_simulated_lan():
         ("0.0.0.0", "255.255.255.255", 67), ("192.0.2.1", "192.0.2.100", 68)]  # fmt: skip
     assert (udp[4].src_ip, udp[4].dst_ip) == ("192.0.2.100", SID)  # renewal at T1 = 500 s
     assert not any(e.lost for e in udp)
+
+
+def test_table_text_lists_every_transition():
+    """The table as text (for lessons): one line per TRANSITIONS entry plus a header."""
+    text = C.table_text()
+    assert len(text.splitlines()) == len(TRANSITIONS) + 1
+    assert "BOUND" in text and "T1 expires" in text and "RFC 2131 §4.4.5" in text
+    only_fig5 = C.table_text(C.FIGURE5_STATES)
+    assert {line.split()[0] for line in only_fig5.splitlines()[1:]} == set(C.FIGURE5_STATES)
+
+
+def test_ack_without_lease_time_is_ignored_and_bad_t1_t2_fall_back():
+    """RFC 2131 table 3: an ACK to a REQUEST carries a lease time; T1 < T2 <= lease (§4.4.5)."""
+    c = DhcpClient(MAC, random.Random(1))
+    c.start(0.0)
+    c.receive(_offer(c).encode(), 0.0)
+    bare = _ack(c)
+    bare.set("lease_time", None)
+    assert c.receive(bare.encode(), 0.0) == [] and c.state == "REQUESTING"
+    c.receive(_ack(c, lease=1000, renewal_time=5000, rebinding_time=9000).encode(), 0.0)
+    c.probe_result(False, 0.0)
+    assert (c.lease.t1, c.lease.t2) == (500.0, 875.0)

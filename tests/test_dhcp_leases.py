@@ -251,7 +251,7 @@ def test_lease_record_round_trip_and_rejects_garbage():
 
 
 def test_leases_survive_a_restart(tmp_path):
-    """RFC 2131 §4.3.1: bindings are kept in stable storage across restarts."""
+    """RFC 2131 §1.6: retain client configuration across server reboots (the lease file)."""
     path = tmp_path / "leases.csv"
     store = LeaseStore("192.0.2.10", "192.0.2.20", path=path)
     a = lease(store, 0, now=0.0, lifetime=100)

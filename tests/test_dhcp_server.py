@@ -167,7 +167,7 @@ def test_init_reboot_with_record_acks_right_and_naks_wrong_address():
 
 
 def test_init_reboot_after_server_restart_uses_the_lease_file(tmp_path):
-    """RFC 2131 §4.3.1: bindings live in stable storage; a restarted server still knows the client."""
+    """RFC 2131 §1.6 (retain configuration across server reboots): a restarted server still knows the client."""
     path = str(tmp_path / "leases.csv")
     s = make_server(lease_file=path)
     a = get_lease(s)

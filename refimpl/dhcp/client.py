@@ -130,6 +130,17 @@ del T
 EVENTS = tuple(dict.fromkeys(event for _, event in TRANSITIONS))
 """Every event name, in table order."""
 
+
+def table_text(states: tuple[str, ...] = STATES) -> str:
+    """The table as aligned text, one line per transition (for lessons and docs)."""
+    rows = [(s, e, t.action, t.next_state, t.rule) for (s, e), t in TRANSITIONS.items() if s in states]
+    head = ("state", "event", "action", "next state", "rule")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    lines = []
+    for r in [head, *rows]:
+        lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    return "\n".join(lines)
+
 BACKOFF = (4, 8, 16, 32, 64)
 """RFC 2131 §4.1: waits between retransmissions (seconds), each randomized by ±1 s.
 Seed 002 describes the same doubling. After the last wait the event is ``no answer``."""
@@ -289,8 +300,10 @@ class DhcpClient:
         if kind == MessageType.ACK:
             if self._probing:
                 return []  # already checking an address
-            if self.state != INFORMING and msg.yiaddr == ZERO_IP:
-                return []
+            if self.state != INFORMING:
+                lease_time = msg.get("lease_time")
+                if msg.yiaddr == ZERO_IP or not isinstance(lease_time, int) or lease_time <= 0:
+                    return []  # RFC 2131 table 3: an ACK to a REQUEST carries yiaddr and a lease time
             if self.state == REQUESTING and self.offer is not None and msg.get("server_id") not in (
                 None, self.offer.get("server_id")):  # fmt: skip
                 return []
@@ -431,12 +444,12 @@ class DhcpClient:
         ack = msg if msg is not None else self._ack
         assert ack is not None
         self._probing, self._ack = None, None
-        lease_time = ack.get("lease_time") or 0
+        lease_time = ack.get("lease_time")
         start = self._request_sent  # RFC 2131 §4.4.1: count from when the REQUEST was sent
         t1 = ack.get("renewal_time")
         t2 = ack.get("rebinding_time")
-        t1 = t1 if isinstance(t1, int) else lease_time * 0.5  # RFC 2131 §4.4.5
-        t2 = t2 if isinstance(t2, int) else lease_time * 0.875
+        t2 = t2 if isinstance(t2, int) and 0 < t2 <= lease_time else lease_time * 0.875  # RFC 2131 §4.4.5
+        t1 = t1 if isinstance(t1, int) and 0 < t1 <= t2 else min(lease_time * 0.5, t2)  # (nonsense -> defaults)
         server = ack.get("server_id") or (self.lease.server_id if self.lease else ZERO_IP)
         netmask = ack.get("subnet_mask") or "255.255.255.0"
         old = self.lease

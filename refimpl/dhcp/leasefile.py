@@ -2,8 +2,10 @@
 
 Why a file at all? A DHCP server that forgets its leases when it restarts will
 happily give a client's address to somebody else while the first client is
-still using it. RFC 2131 §4.3.1 asks the server to remember bindings across
-restarts ("the server MUST ... record the allocation in stable storage").
+still using it. Two design goals of RFC 2131 (§1.6) are exactly this: "retain
+DHCP client configuration across server reboots" and "guarantee that any
+specific network address will not be in use by more than one DHCP client at a
+time".
 
 Why append-only? Rewriting a whole database for every lease is slow and a crash
 half-way through a rewrite can lose everything. Appending one line per change is

@@ -10,7 +10,7 @@ Words
   As seed 002 says, the address is reserved when the OFFER is sent, not at
   the REQUEST; if the client picks another server the offer is dropped and the
   address goes back. An offer lives in memory only and lapses after
-  ``offer_hold`` seconds (RFC 2131 §4.3.1: the server "need not reserve the
+  ``offer_hold`` seconds (RFC 2131 §3.1 step 2: servers "need not reserve the
   offered address", but doing so stops two OFFERs carrying one address).
 * **lease** - an address acknowledged with DHCPACK, until ``expire``. A lease
   is written to the lease file (:mod:`refimpl.dhcp.leasefile`) *before* the ACK
