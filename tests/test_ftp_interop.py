@@ -256,3 +256,56 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
     assert main(["--root", str(tmp_path / "missing"), "--anonymous"]) == 2
     assert main(["--root", str(tmp_path)]) == 2
     assert "nobody could log in" in capsys.readouterr().err
+
+
+# -- our asyncio client against our server --------------------------------------------
+
+@pytest.mark.parametrize("mode", ["passive", "epsv", "active", "eprt"])
+def test_our_client_against_our_server(server, root, mode):
+    import asyncio
+
+    from refimpl.net.ftp_client import AsyncFTP, FTPError
+
+    async def session():
+        async with AsyncFTP("127.0.0.1", server.port, mode=mode) as ftp:
+            await ftp.login("alice", "secret")
+            await ftp.stor("big.bin", BIG)
+            assert await ftp.retr("big.bin") == BIG
+            assert await ftp.retr("big.bin", rest=len(BIG) - 3) == BIG[-3:]
+            assert await ftp.nlst() == ["big.bin", "notes.txt"]
+            assert b"notes.txt" in await ftp.list()
+            with pytest.raises(FTPError) as info:
+                await ftp.retr("missing")
+            assert info.value.reply.code == 550
+            assert (await ftp.command("PWD")).reply.code == 257
+            await ftp.quit()
+            return ftp.events
+
+    events = asyncio.run(asyncio.wait_for(session(), 60))
+    assert (root / "alice" / "big.bin").read_bytes() == BIG
+    assert any(type(e).__name__ == ("ListenData" if mode in ("active", "eprt") else "ConnectData") for e in events)
+
+
+# -- lftp ----------------------------------------------------------------------------------
+
+LFTP = shutil.which("lftp")
+
+
+@pytest.mark.skipif(LFTP is None, reason="needs the lftp program (Debian package lftp)")
+@pytest.mark.parametrize("passive", ["on", "off"])
+def test_lftp_against_our_server(server, root, tmp_path, passive):
+    (tmp_path / "local.bin").write_bytes(BIG[:100000])
+    script = "; ".join([
+        "set ftp:ssl-allow no", "set net:max-retries 1", "set net:timeout 10",
+        f"set ftp:passive-mode {passive}", "set ftp:prefer-epsv no",
+        f"open -u alice,secret -p {server.port} 127.0.0.1",
+        "cls -1",
+        f"get notes.txt -o {tmp_path}/notes.txt",
+        f"put {tmp_path}/local.bin -o up.bin",
+        "mkdir d", "mv up.bin d/up.bin", "cls -1 d",
+    ])
+    r = subprocess.run([LFTP, "-c", script], capture_output=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [b"notes.txt", b"d/up.bin"] or r.stdout.split() == [b"notes.txt", b"up.bin"]
+    assert (tmp_path / "notes.txt").read_bytes() == b"alice's notes\n"
+    assert (root / "alice" / "d" / "up.bin").read_bytes() == BIG[:100000]
