@@ -176,6 +176,12 @@ def test_option_running_past_the_end_of_file_when_overloaded():
     expect_error(raw_message(b"\x35\x01\x01\x34\x01\x01\xff", file=file), "option 12 (hostname)", 108 + 126, "end of file")
 
 
+def test_bad_option_in_sname_is_reported_in_sname_not_in_the_unused_file():
+    # overload 2: only sname carries options; file holds a name that happens to start with byte 51
+    data = raw_message(b"\x35\x01\x01\x34\x01\x02\xff", sname=b"\x33\x03\x00\x00\x01\xff", file=b"3abc")
+    expect_error(data, "option 51 (lease_time)", 44, "expected 4 bytes, got 3")
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_raise_nothing_but_message_error(data):

@@ -58,6 +58,7 @@ EXAMPLES = [
     (50, "192.0.2.10", bytes([192, 0, 2, 10])),
     (51, 3600, (3600).to_bytes(4, "big")),
     (51, 0xFFFFFFFF, b"\xff\xff\xff\xff"),
+    (2, -3600, b"\xff\xff\xf1\xf0"),  # RFC 2132 §3.4: signed, UTC-1h
     (52, 3, b"\x03"),
     (53, MessageType.REQUEST, b"\x03"),
     (54, "192.0.2.1", bytes([192, 0, 2, 1])),
@@ -208,6 +209,7 @@ VALUES = {
     "u8": st.integers(0, 255),
     "u16": st.integers(0, 0xFFFF),
     "u32": st.integers(0, 0xFFFFFFFF),
+    "s32": st.integers(-(2**31), 2**31 - 1),
     "msgtype": st.sampled_from(list(MessageType)),
     "overload": st.sampled_from([1, 2, 3]),
     "codes": st.lists(st.integers(0, 255), min_size=1, max_size=20),

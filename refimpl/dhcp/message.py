@@ -149,6 +149,14 @@ _ZERO_IP = "0.0.0.0"
 _CODE_LENGTH = struct.Struct("BB").pack  # the two bytes before each option value
 
 
+def _zero(field: HeaderField) -> Any:
+    return {"ip": _ZERO_IP, "bytes": bytes(field.size)}.get(field.kind, 0)
+
+
+#: A new message: every field zero, except a request (op 1) from Ethernet (htype 1, hlen 6).
+_DEFAULTS = {f.name: _zero(f) for f in HEADER_FIELDS} | {"op": 1, "htype": 1, "hlen": 6}
+
+
 class Span(NamedTuple):
     """Where one named piece lies in the encoded bytes (for hexdump highlighting)."""
 
@@ -192,6 +200,11 @@ def _mac_to_bytes(mac: str | bytes) -> bytes:
         raise MessageError("chaddr", 28, f"not a MAC address: {mac!r}") from None
 
 
+def _option_name(code: Any) -> str:
+    spec = OPTIONS.get(code)
+    return spec.name if spec else f"option_{code}"
+
+
 def _option_label(code: int) -> str:
     spec = OPTIONS.get(code)
     return f"option {code} ({spec.name})" if spec else f"option {code}"
@@ -207,12 +220,8 @@ class Message:
     """
 
     def __init__(self, **fields: Any):
-        d = self.__dict__
-        d.update(
-            op=1, htype=1, hlen=6, hops=0, xid=0, secs=0, flags=0,
-            ciaddr=_ZERO_IP, yiaddr=_ZERO_IP, siaddr=_ZERO_IP, giaddr=_ZERO_IP,
-            chaddr=bytes(16), sname=bytes(64), file=bytes(128), options={},
-        )  # fmt: skip
+        """An empty BOOTREQUEST for Ethernet; keyword arguments set fields or options by name."""
+        self.__dict__.update(_DEFAULTS, options={})
         for name, value in fields.items():
             self.set(name, value)
 
@@ -322,19 +331,17 @@ class Message:
 
         found: dict[int, bytes] = {}  # code -> value bytes, repeats joined
         _scan_options(data, OPTIONS_OFFSET, len(data), "end of the message", found)
+        overload = 0
         if 52 in found:  # RFC 2132 §9.3: options continue in file, then sname
-            overload = _decode_or_explain(data, 52, found[52])
-            if overload & 1:
-                _scan_options(data, 108, 236, "end of file", found)
-                d["file"] = bytes(128)  # it held options, not a file name
-            if overload & 2:
-                _scan_options(data, 44, 108, "end of sname", found)
-                d["sname"] = bytes(64)
+            overload = _decode_or_explain(data, 52, found[52], 0)
+            for start, end, name in _option_areas(len(data), overload)[1:]:
+                _scan_options(data, start, end, f"end of {name}", found)
+                d[name] = bytes(end - start)  # it held options, not a name
         try:  # the registry's decoder for each code; unknown codes stay bytes
             d["options"] = {code: DECODERS.get(code, bytes)(raw) for code, raw in found.items()}
         except ValueError:  # find which option, and where, for the error message
             for code, raw in found.items():
-                _decode_or_explain(data, code, raw)
+                _decode_or_explain(data, code, raw, overload)
             raise
         return message
 
@@ -570,8 +577,11 @@ class Message:
         lines.append(f"{'cookie':<7} {'99.130.83.99':<22} magic cookie: DHCP options follow (RFC 2131 §3)")
         lines.append("options:")
         for code, value in self.options.items():
-            spec = option_spec(code)
-            lines.append(f"  {code:>3} {spec.name:<22} {describe(code, value)}")
+            try:
+                text = describe(code, value)
+            except (TypeError, ValueError, AttributeError):  # a value set by hand, not yet checked
+                text = repr(value)
+            lines.append(f"  {code:>3} {_option_name(code):<22} {text}")
         if not self.options:
             lines.append("  (none: a plain BOOTP message)")
         return "\n".join(lines)
@@ -628,10 +638,23 @@ def _scan_options(data: bytes, i: int, end: int, end_name: str, found: dict[int,
     # no END: accepted (see the module docstring)
 
 
-def _first_offset(data: bytes, code: int) -> int | None:
+def _option_areas(size: int, overload: int) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each area holding options, in reading order.
+
+    RFC 2131 §4.1 / RFC 3396 §5: the options field, then file (overload 1 or 3),
+    then sname (overload 2 or 3).
+    """
+    areas = [(OPTIONS_OFFSET, size, "options")]
+    if overload & 1:
+        areas.append((108, 236, "file"))
+    if overload & 2:
+        areas.append((44, 108, "sname"))
+    return areas
+
+
+def _first_offset(data: bytes, code: int, overload: int) -> int | None:
     """Byte offset of the first occurrence of an option (for error messages only)."""
-    areas = [(OPTIONS_OFFSET, len(data)), (108, 236), (44, 108)]
-    for i, end in areas:
+    for i, end, _ in _option_areas(len(data), overload):
         while i < end and data[i] != END:
             if data[i] == PAD:
                 i += 1
@@ -642,12 +665,12 @@ def _first_offset(data: bytes, code: int) -> int | None:
     return None
 
 
-def _decode_or_explain(data: bytes, code: int, raw: bytes) -> Any:
+def _decode_or_explain(data: bytes, code: int, raw: bytes, overload: int) -> Any:
     """Decode one option; on failure raise MessageError with its name and offset."""
     try:
         return DECODERS.get(code, bytes)(raw)
     except ValueError as exc:
-        raise MessageError(_option_label(code), _first_offset(data, code), str(exc)) from None
+        raise MessageError(_option_label(code), _first_offset(data, code, overload), str(exc)) from None
 
 
 def layout_of(data: bytes) -> list[Span]:
@@ -656,18 +679,13 @@ def layout_of(data: bytes) -> list[Span]:
     Option pieces are named ``"<name>.code"``, ``"<name>.length"`` and
     ``"<name>.value"`` (``"lease_time.value"``); also ``"pad"`` and ``"end"``.
     With option overload, spans of options carried in ``file``/``sname`` lie
-    inside those fields' spans. Assumes valid bytes (decode them first).
+    inside those fields' spans. Bytes that do not decode raise MessageError.
     """
     spans = [Span(f.name, f.offset, f.size) for f in HEADER_FIELDS]
     spans.append(Span("cookie", COOKIE_OFFSET, 4))
-    areas = [(OPTIONS_OFFSET, len(data))]
     message = Message.decode(data)
     overload = message.options.get(52, 0)
-    if overload & 1:
-        areas.append((108, 236))
-    if overload & 2:
-        areas.append((44, 108))
-    for i, end in areas:
+    for i, end, _ in _option_areas(len(data), overload):
         while i < end:
             code = data[i]
             if code in (PAD, END):

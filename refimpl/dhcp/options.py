@@ -131,6 +131,22 @@ _dec_u8, _enc_u8 = _int_codec(1)
 _dec_u16, _enc_u16 = _int_codec(2)
 _dec_u32, _enc_u32 = _int_codec(4)
 
+
+
+# -- option 2 time offset (RFC 2132 §3.4): a *signed* 32-bit number of seconds
+def _dec_s32(data: bytes) -> int:
+    if len(data) != 4:
+        raise _wrong_size(data, 4)
+    return int.from_bytes(data, "big", signed=True)
+
+
+def _enc_s32(value: Any) -> bytes:
+    try:
+        return value.to_bytes(4, "big", signed=True)
+    except (AttributeError, OverflowError):
+        raise ValueError(f"expected an integer -2**31..2**31-1, got {value!r}") from None
+
+
 _MESSAGE_TYPES = {t.value: t for t in MessageType}
 
 
@@ -345,6 +361,7 @@ KINDS: dict[str, Kind] = {
     "u8": Kind(_dec_u8, _enc_u8, "int (1 byte)"),
     "u16": Kind(_dec_u16, _enc_u16, "int (2 bytes)"),
     "u32": Kind(_dec_u32, _enc_u32, "int (4 bytes)"),
+    "s32": Kind(_dec_s32, _enc_s32, "int (4 bytes, signed)"),
     "msgtype": Kind(_dec_msgtype, _enc_msgtype, "MessageType"),
     "overload": Kind(_dec_overload, _enc_overload, "int 1/2/3"),
     "codes": Kind(_dec_codes, _enc_codes, "[option code, ...]"),
@@ -383,7 +400,7 @@ class OptionSpec(NamedTuple):
 
 _REGISTRY = (
     OptionSpec(1, "subnet_mask", "ip", "subnet mask of the client's network", "RFC 2132 §3.3"),
-    OptionSpec(2, "time_offset", "u32", "offset of the client's subnet from UTC, seconds", "RFC 2132 §3.4"),
+    OptionSpec(2, "time_offset", "s32", "offset of the client's subnet from UTC, seconds", "RFC 2132 §3.4"),
     OptionSpec(3, "router", "ips", "default routers (gateways), in order of preference", "RFC 2132 §3.5"),
     OptionSpec(6, "dns_servers", "ips", "DNS name servers", "RFC 2132 §3.8"),
     OptionSpec(12, "hostname", "str", "the client's host name", "RFC 2132 §3.14"),
@@ -488,7 +505,9 @@ def describe(code: int, value: Any) -> str:
         return "infinite" if value == 0xFFFFFFFF else f"{value} s"
     if kind == "routes":
         return ", ".join(f"{dest} via {router}" for dest, router in value)
-    return repr(value) if not isinstance(value, (str, int)) or kind == "str" else str(value)
+    if kind == "str" or not isinstance(value, (str, int)):
+        return repr(value)
+    return str(value)
 
 
 #: code -> decode / encode function, looked up once per option on the fast path
