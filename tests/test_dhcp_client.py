@@ -321,6 +321,19 @@ def test_discover_backoff_doubles_with_jitter_bounds(seed):
     assert 124 - 5 <= give_up.time - times[0] <= 124 + 5
 
 
+def test_xid_is_random_per_exchange():
+    """RFC 2131 §4.1: the client picks xid at random (from the injected generator); a new
+    exchange (a renewal) gets a new xid, retransmissions keep theirs."""
+    xids = set()
+    for seed in range(5):
+        c = DhcpClient(MAC, random.Random(seed))
+        c.start(0.0)
+        xids.add(c.xid)
+    assert len(xids) == 5
+    _, w = scenario_normal_and_renew()
+    assert len({o.message.xid for _, o in w.sent}) == 2  # DISCOVER+REQUEST share one; the renewal another
+
+
 def test_jitter_really_varies():
     """The ±1 s is random (from the injected generator), not a constant offset."""
     firsts = set()

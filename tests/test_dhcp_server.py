@@ -140,6 +140,17 @@ def test_selecting_after_offer_lapsed_still_acks_a_free_address():
     assert one(s.receive(r.encode(), 100.0)).message.message_type == MessageType.ACK
 
 
+def test_selecting_request_for_an_address_taken_meanwhile_gets_nak():
+    """RFC 2131 §4.3.2: the selected server cannot satisfy the REQUEST (address allocated
+    to another client after our offer lapsed) -> NAK."""
+    s = make_server(pool=("192.0.2.100", "192.0.2.100"), offer_hold=5.0)
+    a = one(s.receive(Message.discover(MAC1, 1).encode(), 0)).message.yiaddr
+    get_lease(s, MAC2, xid=2, now=10.0)  # MAC1's offer lapsed; MAC2 takes the address
+    late = Message.request(MAC1, 1, requested_ip=a, server_id=SID)
+    assert one(s.receive(late.encode(), 11.0)).message.message_type == MessageType.NAK
+    assert s.store.lease_for("hw:" + MAC2, 11.0).address == a
+
+
 def test_init_reboot_wrong_network_gets_nak():
     """RFC 2131 §4.3.2 INIT-REBOOT: requested IP on the wrong network -> NAK."""
     s = make_server()
