@@ -317,3 +317,37 @@ def test_importing_sim_and_viz_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_relay_host_joins_two_segments_and_forwards_by_hand():
+    """The shape a DHCP relay agent needs (RFC 2131 §4.1, RFC 1542 §4): hear a broadcast on one
+    side, unicast it to the server, get the reply on port 67 and broadcast it back."""
+    net = Network()
+    clients, servers = net.segment("clients", "192.0.2.0/24"), net.segment("servers", "198.51.100.0/24")
+    client = net.host("client", clients)
+    server = net.host("server", servers, ip="198.51.100.5", gateway="198.51.100.1")
+    relay = net.host("relay")
+    inside = relay.attach(clients, "192.0.2.1/24")
+    relay.attach(servers, "198.51.100.1/24")
+
+    def relay_handler(pkt):
+        if pkt.iface is inside:  # from a client: to the server, from our address on the client side
+            relay.send_udp(67, server.ip, 67, pkt.payload + b" giaddr=" + inside.ip.encode())
+        else:  # the server's answer: back onto the client segment
+            relay.send_udp(67, BROADCAST_IP, 68, pkt.payload, iface=inside)
+
+    relay.udp(67, relay_handler)
+    server.udp(67, lambda pkt: server.send_udp(67, "192.0.2.1", 67, b"OFFER for " + pkt.payload))
+    got = []
+    client.udp(68, lambda pkt: got.append(pkt.payload))
+    client.send_udp(68, BROADCAST_IP, 67, b"DISCOVER")
+    net.run(until=1)
+    assert got == [b"OFFER for DISCOVER giaddr=192.0.2.1"]
+    hops = [(e.src, e.dst, e.dst_ip) for e in net.trace]
+    assert hops == [
+        ("client", "*", BROADCAST_IP),
+        ("relay", "server", "198.51.100.5"),
+        ("server", "relay", "192.0.2.1"),  # routed back via the gateway, which is the relay
+        ("relay", "*", BROADCAST_IP),
+    ]
+    assert net.trace[0].reached == ("relay",) and net.trace[3].reached == ("client",)

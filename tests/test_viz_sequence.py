@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -152,6 +154,8 @@ def test_animation_has_one_frame_per_row_and_reveals_them(trace):
     small = animate_sequence(trace[:3])
     html = to_html_player(small)
     assert "<script" in html and html.count("data:image/png;base64") == 3
+    del anim, small
+    gc.collect()  # (an inspected, never rendered animation warns when collected: let it do so here)
 
 
 def test_side_by_side_has_two_diagrams(trace):
