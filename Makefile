@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LAB_IP   ?= 127.0.0.1
 LAB_PORT ?= 8888
+# Jupyter refuses to run as root unless told; a classroom VM or container often is root.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
 .PHONY: lab test test-fast bench release clean venv
@@ -21,7 +23,8 @@ $(STAMP): pyproject.toml
 
 lab: $(STAMP)
 	@echo "Starting JupyterLab; open the URL printed below (token included)."
-	$(VENV)/bin/jupyter lab --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) notebooks/00_start_here.ipynb
+	$(VENV)/bin/jupyter lab --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) $(LAB_ROOT) \
+	    --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
 # Unit, property and interop tests, then every lesson and solution under nbval
 # (stored outputs are compared), then the exercise checks.
