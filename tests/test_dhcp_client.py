@@ -262,6 +262,20 @@ def test_normal_exchange_fields():
     assert [e.address for e in w.of(Configure)] == ["192.0.2.100"]
 
 
+def test_two_servers_client_picks_one_the_other_frees_its_offer():
+    """RFC 2131 §3.1 steps 2-4 / seed 002: both servers offer; the client takes the first OFFER and
+    broadcasts a REQUEST naming that server; the other server withdraws its offer silently."""
+    s1 = make_server()
+    s2 = make_server(sid="192.0.2.2", pool=("192.0.2.200", "192.0.2.209"))
+    c = DhcpClient(MAC, random.Random(1))
+    w = Wire(c, [s1, s2]).start()
+    assert c.state == "BOUND" and c.lease.server_id == SID
+    offers = [o for _, o in w.effects if isinstance(o, Outgoing) and o.message.message_type == MessageType.OFFER]
+    assert {o.message.get("server_id") for o in offers} == {SID, "192.0.2.2"}
+    assert s2.store.offers == {} and "withdrawn" in "\n".join(s2.log)
+    assert s2.store.lease_for("hw:" + MAC, 1.0) is None
+
+
 def test_replies_for_other_transactions_are_ignored():
     """RFC 2131 §4.4.1: the client matches xid and chaddr."""
     c = DhcpClient(MAC, random.Random(1))

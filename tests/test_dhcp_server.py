@@ -233,6 +233,15 @@ def test_decline_marks_address_unusable():
     assert b != a  # the other address first; the declined one only as last resort
 
 
+def test_decline_of_someone_elses_running_lease_is_ignored():
+    """RFC 2131 §4.3.3 applies to the address offered to *this* client; a stranger's DECLINE
+    must not take a working client's lease away."""
+    s = make_server()
+    a = get_lease(s, MAC1)
+    s.receive(Message.decline(MAC2, 2, requested_ip=a, server_id=SID).encode(), 1.0)
+    assert s.store.lease_for("hw:" + MAC1, 1.0).address == a and "ignored" in s.log[-1]
+
+
 def test_decline_for_another_server_is_ignored():
     """RFC 2131 §4.3.3: a DECLINE naming another server is not ours to act on."""
     s = make_server()

@@ -308,6 +308,12 @@ class DhcpServer:
         if address is None:
             self._note(now, f"dropped DECLINE from {msg.mac}: no requested IP (option 50)")
             return []
+        current = self.store.lease_at(address)
+        if current is not None and current.active(now) and current.key != self._key(msg):
+            # Only the client the address was given to can decline it; otherwise any
+            # host could knock a working client off its lease.
+            self._note(now, f"DECLINE of {address} from {msg.mac} ignored: it is leased to another client")
+            return []
         # RFC 2131 §4.3.3: "the server MUST mark the network address as not available".
         if self.store.decline(address, now, msg.mac, self._client_id_hex(msg)):
             self._note(now, f"DECLINE: {address} is in use by someone else; marked unusable (last resort only)")
