@@ -309,3 +309,88 @@ def test_lftp_against_our_server(server, root, tmp_path, passive):
     assert r.stdout.split() == [b"notes.txt", b"d/up.bin"] or r.stdout.split() == [b"notes.txt", b"up.bin"]
     assert (tmp_path / "notes.txt").read_bytes() == b"alice's notes\n"
     assert (root / "alice" / "d" / "up.bin").read_bytes() == BIG[:100000]
+
+
+# -- our client against vsftpd ----------------------------------------------------------------
+
+VSFTPD = shutil.which("vsftpd") or ("/usr/sbin/vsftpd" if os.path.exists("/usr/sbin/vsftpd") else None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def vsftpd(tmp_path):
+    if VSFTPD is None:
+        pytest.skip("needs vsftpd (Debian package vsftpd)")
+    if os.geteuid() != 0:
+        pytest.skip("needs root: vsftpd runs as root and changes to its 'ftp' user")
+    import pwd
+    try:
+        ftp_user = pwd.getpwnam("ftp")
+    except KeyError:
+        pytest.skip("needs the 'ftp' system user (created by the vsftpd package)")
+    root = tmp_path / "anon"
+    (root / "pub").mkdir(parents=True)
+    (root / "pub" / "hello.txt").write_bytes(b"hello from vsftpd\n")
+    (root / "pub" / "big.bin").write_bytes(BIG)
+    (root / "incoming").mkdir()
+    os.chown(root / "incoming", ftp_user.pw_uid, ftp_user.pw_gid)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(root, 0o555)  # vsftpd refuses a writable chroot
+    empty = tmp_path / "empty"
+    empty.mkdir(mode=0o555)
+    port = _free_port()
+    conf = tmp_path / "vsftpd.conf"
+    conf.write_text("\n".join([
+        "listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1", f"listen_port={port}",
+        "background=NO", "anonymous_enable=YES", f"anon_root={root}", "no_anon_password=YES",
+        "local_enable=NO", "write_enable=YES", "anon_upload_enable=YES", "pasv_enable=YES",
+        "pasv_min_port=41000", "pasv_max_port=41100", "port_enable=YES", "connect_from_port_20=NO",
+        "seccomp_sandbox=NO", f"secure_chroot_dir={empty}", "xferlog_enable=YES",
+        "xferlog_std_format=YES", f"xferlog_file={tmp_path}/xferlog", "ftp_username=ftp", "",
+    ]))
+    proc = subprocess.Popen([VSFTPD, str(conf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"vsftpd exited: {proc.stderr.read().decode(errors='replace')}")
+                time.sleep(0.1)
+        yield port, root, tmp_path / "xferlog"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("mode", ["passive", "epsv", "active", "eprt"])
+def test_our_client_against_vsftpd(vsftpd, mode):
+    import asyncio
+
+    from refimpl.net.ftp_client import AsyncFTP, FTPError
+
+    port, root, xferlog = vsftpd
+
+    async def session():
+        async with AsyncFTP("127.0.0.1", port, mode=mode) as ftp:
+            await ftp.login("anonymous", "")
+            assert await ftp.retr("/pub/hello.txt") == b"hello from vsftpd\n"
+            assert await ftp.retr("/pub/big.bin") == BIG
+            assert await ftp.retr("/pub/big.bin", rest=len(BIG) - 5) == BIG[-5:]
+            assert sorted(await ftp.nlst("/pub")) == ["/pub/big.bin", "/pub/hello.txt"] or \
+                sorted(await ftp.nlst("/pub")) == ["big.bin", "hello.txt"]
+            await ftp.stor(f"/incoming/{mode}.bin", b"from our client")
+            with pytest.raises(FTPError) as info:
+                await ftp.retr("/pub/missing")
+            assert info.value.reply.code == 550
+            await ftp.quit()
+
+    asyncio.run(asyncio.wait_for(session(), 60))
+    assert (root / "incoming" / f"{mode}.bin").read_bytes() == b"from our client"
