@@ -352,3 +352,60 @@ def test_ack_is_logged_after_disk_write(tmp_path):
     assert any(line.startswith(a + ",") for line in path.read_text().splitlines())
     assert "written to disk before the ACK" in "\n".join(s.log)
     s.store.close()
+
+
+# -- properties -------------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ADDRS = st.sampled_from(["0.0.0.0", "192.0.2.100", "192.0.2.101", "192.0.2.102", "198.51.100.5"])
+_MSG = st.tuples(
+    st.sampled_from(["discover", "select", "reboot", "renew", "rebind", "decline", "release", "inform"]),
+    st.integers(0, 3),  # which client
+    _ADDRS,
+    st.sampled_from([SID, "192.0.2.2"]),
+    st.integers(0, 400),  # seconds later
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_MSG, max_size=40))
+def test_any_message_sequence_keeps_one_client_per_address(script):
+    """Whatever clients send, the server never crashes, never leases one address to two
+    clients, and never gives one client two running leases."""
+    s = make_server(pool=("192.0.2.100", "192.0.2.102"), lease_time=300, offer_hold=30)
+    now = 0.0
+    for kind, who, addr, sid, dt in script:
+        now += dt
+        mac = f"02:00:00:00:01:{who:02x}"
+        m = {
+            "discover": lambda: Message.discover(mac, who),
+            "select": lambda: Message.request(mac, who, requested_ip=addr, server_id=sid),
+            "reboot": lambda: Message.request(mac, who, requested_ip=addr),
+            "renew": lambda: Message.request(mac, who, ciaddr=addr),
+            "rebind": lambda: Message.request(mac, who, ciaddr=addr),
+            "decline": lambda: Message.decline(mac, who, requested_ip=addr, server_id=sid),
+            "release": lambda: Message.release(mac, who, ciaddr=addr, server_id=sid),
+            "inform": lambda: Message.inform(mac, who, ciaddr=addr),
+        }[kind]()
+        dst = SID if kind in ("renew", "release") else "255.255.255.255"
+        for out in s.receive(m.encode(), now, dst_ip=dst):
+            if out.message.message_type == MessageType.ACK and kind != "inform":
+                got = s.store.lease_at(out.message.yiaddr)
+                assert got is not None and got.key == "hw:" + mac and got.active(now)
+        active = s.store.active_leases(now)
+        assert len({x.address for x in active}) == len(active)
+        assert len({x.key for x in active}) == len(active)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600), st.lists(st.tuples(st.integers(0, 299), st.integers(0, 255)), max_size=8))
+def test_random_and_damaged_bytes_never_crash_the_server(data, damage):
+    """Bad input gets a log line, never an exception: random bytes, and a real REQUEST with bytes overwritten."""
+    s = make_server()
+    assert isinstance(s.receive(data, 0.0), list)
+    raw = bytearray(Message.request(MAC1, 1, requested_ip="192.0.2.100", server_id=SID, params=[1, 3]).encode())
+    for offset, value in damage:
+        raw[offset] = value
+    assert isinstance(s.receive(bytes(raw), 0.0), list)
+    assert s.receive(Message.discover(MAC2, 2).encode(), 1.0)  # still serving
