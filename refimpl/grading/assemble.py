@@ -116,9 +116,25 @@ def _graded_cell(source: str, meta: dict) -> nbformat.NotebookNode:
     return cell
 
 
-def _scan(cell_id: str, source: str) -> list[str]:
+def _module_aliases(source: str) -> set[str]:
+    try:
+        tree = ast.parse(_python(source))
+    except SyntaxError:
+        return set()
+    return {
+        (alias.asname or alias.name.split(".")[0])
+        for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+
+
+def _scan(cell_id: str, source: str, modules: set[str] = frozenset()) -> list[str]:
     found = []
+    modules = set(modules) | _module_aliases(source)
     for number, line in enumerate(source.splitlines(), 1):
+        patched = re.match(r"\s*([A-Za-z_]\w*)(?:\.\w+)+\s*=[^=]", line)
+        if patched and patched.group(1) in modules:
+            found.append(f"cell `{cell_id}` line {number}: replaces something in module "
+                         f"`{patched.group(1)}` (monkeypatching): `{line.strip()[:80]}`")
         for pattern, why in SUSPICIOUS:
             if pattern.search(line):
                 found.append(f"cell `{cell_id}` line {number}: {why}: `{line.strip()[:80]}`")
@@ -173,8 +189,10 @@ def build(assignment, submission, key: bytes, config_path: str, socket_guard: bo
 
     cells = [_graded_cell(f"{GUARD_IMPORT}.install({config_path!r})", {"kind": "guard"})]
 
+    module_aliases = {local for local, (_, attr) in names.items() if attr is None}
+
     def add_student(cell_id, source):
-        suspicious.extend(_scan(cell_id, source))
+        suspicious.extend(_scan(cell_id, source, module_aliases))
         cells.append(_graded_cell(source, {"kind": "student", "cell_id": cell_id}))
 
     for extra in extras_after.get(None, []):

@@ -18,6 +18,7 @@ import re
 # A hexdump row: offset, then up to 16 two-digit hex bytes (one or two spaces apart).
 HEXDUMP_ROW = re.compile(r"^\s*(?:0x)?[0-9a-fA-F]{4,8}:?\s{1,3}((?:[0-9a-fA-F]{2}(?: {1,2}|$)){1,16})")
 HEX_TOKEN = re.compile(r"\b(?:[0-9a-fA-F]{2}){8,}\b")
+SPACED_HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2} ){7,}[0-9a-fA-F]{2}(?![0-9A-Za-z])")
 BYTES_LITERAL = re.compile(r"""b(['"]).*?(?<!\\)\1""")
 
 
@@ -26,6 +27,9 @@ def extract_bytes(text: str) -> bytes | None:
     rows = [m.group(1) for line in text.splitlines() if (m := HEXDUMP_ROW.match(line))]
     if len(rows) >= 2:
         return bytes.fromhex("".join(rows).replace(" ", ""))
+    spaced = SPACED_HEX.findall(text)
+    if spaced:
+        return bytes.fromhex(max(spaced, key=len).replace(" ", ""))
     tokens = HEX_TOKEN.findall(text)
     if tokens:
         return bytes.fromhex(max(tokens, key=len))
@@ -47,8 +51,16 @@ def packet_fields(expected: bytes) -> list[tuple[str, int, int]]:
         spans = [(s.name, s.offset, s.size) for s in layout_of(expected)]
         if spans:
             return spans
-    except Exception:  # not DHCP, or not decodable: fall back to 16-byte rows
+    except Exception:  # not a whole DHCP message: maybe its fixed header, else 16-byte rows
         pass
+    if len(expected) >= 4 and expected[0] in (1, 2) and expected[1] == 1:  # op, htype=Ethernet
+        try:
+            from refimpl.dhcp.message import HEADER_FIELDS
+
+            return [(f.name, f.offset, min(f.size, len(expected) - f.offset))
+                    for f in HEADER_FIELDS if f.offset < len(expected)]
+        except Exception:
+            pass
     return [(f"bytes {start:#06x}", start, 16) for start in range(0, len(expected), 16)]
 
 

@@ -191,7 +191,8 @@ def write_csv(grades: list[Grade], checks: list[notebook.Check], out) -> None:
 class Progress:
     """A progress bar on stderr (one line per submission when stderr is not a terminal)."""
 
-    def __init__(self, total: int, stream=sys.stderr, width: int = 30):
+    def __init__(self, total: int, stream=None, width: int = 30):
+        stream = sys.stderr if stream is None else stream
         self.total, self.done, self.stream, self.width = total, 0, stream, width
         self.tty = hasattr(stream, "isatty") and stream.isatty()
         self.lock = threading.Lock()
