@@ -139,6 +139,8 @@ BAD_VALUES = [
     (121, [("10.0.0.0", "192.0.2.1")]),  # no prefix length
     (121, [("10.0.0.0/33", "192.0.2.1")]),
     (82, {1: b"x" * 256}),
+    (60, 5),  # bytes(5) would silently be five zero bytes
+    (224, 3),
 ]
 
 

@@ -57,6 +57,7 @@ from .options import (
     OPTIONS,
     PAD,
     MessageType,
+    as_bytes,
     describe,
     encode_option,
     inet_ntoa,
@@ -174,9 +175,7 @@ def _check_header_value(field: HeaderField, value: Any) -> Any:
             ip_to_bytes(value)
             return value
         if kind == "bytes":
-            if isinstance(value, str):
-                value = value.encode("utf-8")
-            value = bytes(value)
+            value = as_bytes(value)
             if len(value) > field.size:
                 raise ValueError(f"{len(value)} bytes do not fit in {field.size}")
             return value.ljust(field.size, b"\0")
@@ -190,11 +189,12 @@ def _check_header_value(field: HeaderField, value: Any) -> Any:
 
 
 def _mac_to_bytes(mac: str | bytes) -> bytes:
-    if isinstance(mac, (bytes, bytearray)):
-        return bytes(mac)
-    text = mac.replace("-", ":").replace(".", "")
-    parts = text.split(":") if ":" in text else [text[i : i + 2] for i in range(0, len(text), 2)]
+    """``"02:00:00:00:00:01"``, ``"02-00-..."``, ``"0200.0000.0001"`` or bytes -> bytes."""
     try:
+        if not isinstance(mac, str):
+            return as_bytes(mac)
+        text = mac.replace("-", ":").replace(".", "")
+        parts = text.split(":") if ":" in text else [text[i : i + 2] for i in range(0, len(text), 2)]
         return bytes(int(p, 16) for p in parts)
     except ValueError:
         raise MessageError("chaddr", 28, f"not a MAC address: {mac!r}") from None

@@ -74,6 +74,15 @@ def _as_ip_bytes(value: Any) -> bytes:
     return ip_to_bytes(value if isinstance(value, str) else str(value))  # str(): ipaddress objects
 
 
+def as_bytes(value: Any) -> bytes:
+    """bytes-like -> bytes, str -> UTF-8; anything else (an int!) is an error, not ``bytes(n)`` zeros."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise ValueError(f"expected bytes or str, got {type(value).__name__}")
+
+
 def _wrong_size(data: bytes, size: int) -> ValueError:
     return ValueError(f"expected {size} bytes, got {len(data)}")
 
@@ -217,8 +226,7 @@ def _bytes_codec(min_len: int) -> tuple[Callable, Callable]:
         return bytes(data)
 
     def encode(value: Any) -> bytes:
-        data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-        return decode(data)
+        return decode(as_bytes(value))
 
     return decode, encode
 
@@ -248,7 +256,7 @@ def parse_suboptions(data: bytes) -> dict[int, bytes]:
 def build_suboptions(value: dict) -> bytes:
     out = bytearray()
     for code, data in value.items():
-        data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        data = as_bytes(data)
         if len(data) > 255:
             raise ValueError(f"sub-option {code} is longer than 255 bytes")
         out += bytes((code, len(data))) + data  # bytes() rejects a code over 255
@@ -344,7 +352,7 @@ def _dec_raw(data: bytes) -> bytes:
 
 
 def _enc_raw(value: Any) -> bytes:
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    return as_bytes(value)
 
 
 class Kind(NamedTuple):
