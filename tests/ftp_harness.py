@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from refimpl.ftp import (Close, CloseData, DataConnect, DataListen, JailedFS, Log, Reply, SendData,
-                         SendFile, ServerConfig, ServerSession, UserDB, user_line)
+                         SendFile, ServerConfig, ServerSession, UserDB, Wait, user_line)
 
 CLIENT = ("192.0.2.10", 50000)
 SERVER = ("192.0.2.1", 21)
@@ -48,6 +48,7 @@ def make_tree(root) -> None:
 def make_config(**kw) -> ServerConfig:
     users = UserDB.parse(users_text(), anonymous=True, anonymous_upload_dir="/incoming")
     kw.setdefault("chunk_size", 4096)
+    kw.setdefault("failed_login_delay", 0.0)
     return ServerConfig(users=users, **kw)
 
 
@@ -65,6 +66,7 @@ class Wire:
         self.listen: DataListen | None = None
         self.data_closed = 0
         self.closed = False
+        self.waits: list[float] = []
         self.greeting = self.feed(self.session.start(self.now))
 
     def feed(self, effects) -> list[Reply]:
@@ -78,6 +80,8 @@ class Wire:
                 out.append(e)
             elif isinstance(e, Log):
                 self.logs.append(e)
+            elif isinstance(e, Wait):
+                self.waits.append(e.seconds)
             elif isinstance(e, DataListen):
                 self.listen = e
                 queue += self.session.data_listening(e.port, self.now)

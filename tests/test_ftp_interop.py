@@ -162,6 +162,23 @@ def test_wrong_password_and_jail(server):
     ftp.quit()
 
 
+def test_wrong_password_is_answered_late_but_others_are_not_blocked(root):
+    config = make_config(passive_ports=(0, 0), failed_login_delay=0.5)
+    with LiveServer(config, root) as srv:
+        slow = ftplib.FTP(timeout=10)
+        slow.connect("127.0.0.1", srv.port)
+        slow.sendcmd("USER alice")
+        start = time.monotonic()
+        slow.putcmd("PASS wrong")
+        other = connect(srv)  # another session is served meanwhile
+        assert other.pwd() == "/"
+        with pytest.raises(ftplib.error_perm, match="^530"):
+            slow.getresp()
+        assert time.monotonic() - start >= 0.45
+        other.quit()
+        slow.close()
+
+
 def test_many_sessions_then_clean_shutdown(root):
     config = make_config(passive_ports=(0, 0))
     with LiveServer(config, root) as srv:
@@ -248,6 +265,48 @@ def test_cli_serves_and_stops(root, tmp_path):
     while time.time() < deadline and "data.bin" not in xferlog.read_text():
         time.sleep(0.05)
     assert "/pub/data.bin b _ o a anonymous@ ftp 0 * c" in xferlog.read_text()
+
+
+def test_cli_with_users_file_and_anonymous_upload(root, tmp_path):
+    make = subprocess.run([sys.executable, "-m", "refimpl", "ftp-server", "--make-user", "carol",
+                           "--home", "alice", "--perms", "elrw"],
+                          input="pa55word\n", capture_output=True, text=True, timeout=30)
+    assert make.returncode == 0, make.stderr
+    line = make.stdout.strip()
+    assert line.startswith("carol:real:scrypt$") and "pa55word" not in line
+    users = tmp_path / "users.txt"
+    users.write_text(line + "\n")
+    cmdlog = tmp_path / "commands.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "refimpl", "ftp-server", "--root", str(root), "--anonymous",
+         "--anonymous-upload", "/incoming", "--users", str(users), "--port", "0",
+         "--passive-ports", "40200-40300", "--command-log", str(cmdlog)],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        port = int(line.split("127.0.0.1:")[1].split(",")[0])
+        ftp = ftplib.FTP(timeout=10)
+        ftp.connect("127.0.0.1", port)
+        ftp.login("carol", "pa55word")
+        assert "notes.txt" in ftp.nlst()
+        ftp.storbinary("STOR c.txt", _reader(b"carol was here"))
+        with pytest.raises(ftplib.error_perm, match="^550"):
+            ftp.delete("c.txt")  # no "d" permission
+        ftp.quit()
+        anon = ftplib.FTP(timeout=10)
+        anon.connect("127.0.0.1", port)
+        anon.login()
+        anon.storbinary("STOR /incoming/a.txt", _reader(b"anon"))
+        with pytest.raises(ftplib.error_perm, match="^55"):
+            anon.storbinary("STOR /incoming/a.txt", _reader(b"overwrite"))
+        anon.quit()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert (root / "alice" / "c.txt").read_bytes() == b"carol was here"
+    assert (root / "incoming" / "a.txt").read_bytes() == b"anon"
+    log = cmdlog.read_text()
+    assert '"PASS ****" 230' in log and "pa55word" not in log
 
 
 def test_cli_rejects_bad_arguments(tmp_path, capsys):

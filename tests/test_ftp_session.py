@@ -108,6 +108,16 @@ def test_three_failed_logins_close_the_connection(w):
     assert w.closed
 
 
+def test_failed_login_is_answered_after_a_delay(root):
+    w = Wire(root, make_config(failed_login_delay=1.5))
+    w.cmd("USER alice")
+    effects = w.session.receive_line("PASS wrong", 1.0)
+    kinds = [type(e).__name__ for e in effects]
+    assert kinds[:2] == ["Wait", "Reply"] and effects[0].seconds == 1.5
+    w.cmd("USER alice")
+    assert [type(e).__name__ for e in w.session.receive_line("PASS secret", 2.0)][0] == "Reply"
+
+
 def test_throttle_blocks_an_address_across_connections(root):
     config = make_config(guard=Guard(max_failures=4, window=60, block_time=30), max_login_attempts=2)
     for _ in range(2):

@@ -14,7 +14,7 @@
     client       the client state machine and the reply parser
 """
 
-from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile
+from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
 from .jail import JailedFS, JailError
 from .session import ServerConfig, ServerSession
 from .users import Account, User, UserDB, hash_password, user_line, verify_password
@@ -22,5 +22,5 @@ from .users import Account, User, UserDB, hash_password, user_line, verify_passw
 __all__ = [
     "Account", "Close", "CloseData", "DataConnect", "DataListen", "JailError", "JailedFS", "Log",
     "Reply", "SendData", "SendFile", "ServerConfig", "ServerSession", "User", "UserDB",
-    "hash_password", "user_line", "verify_password",
+    "hash_password", "user_line", "verify_password", "Wait",
 ]

@@ -10,7 +10,8 @@ in a virtual network with a virtual clock.
 Control connection:  Reply (send a reply), Close (close it)
 Data connection:     DataListen / DataConnect (open it), SendData / SendFile
                      (send on it), CloseData (close it)
-Bookkeeping:         Log (a line for the command log or the xferlog)
+Bookkeeping:         Log (a line for the command log or the xferlog),
+                     Wait (pause this connection: the delay after a failed login)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "SendFile",
     "CloseData",
     "Log",
+    "Wait",
 ]
 
 
@@ -104,3 +106,15 @@ class Log:
 
     channel: str
     line: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Do nothing on this connection for ``seconds`` (before the effects after it).
+
+    After a failed login the server waits before answering, so a password
+    guesser gets only a few tries a second (vsftpd ``delay_failed_login``).
+    A simulation just advances its clock.
+    """
+
+    seconds: float

@@ -19,7 +19,7 @@ from __future__ import annotations
 from refimpl.trace import Event, Trace
 
 from .client import ConnectData, Done, Failed, FTPClient, ListenData, SendCommand
-from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile
+from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
 from .jail import JailedFS
 from .session import ServerConfig, ServerSession
 
@@ -116,6 +116,9 @@ class Pair:
             return [("client", x) for x in self.client.receive_data(e.encode(), self.now)]
         if isinstance(e, Log):
             self.logs.append(e)
+            return []
+        if isinstance(e, Wait):
+            self.now = round(self.now + e.seconds, 9)  # virtual time: just move the clock
             return []
         if isinstance(e, DataListen):
             return [("server", x) for x in self.server.data_listening(e.port, self.now)]

@@ -54,7 +54,7 @@ from .datachannel import (
     parse_eprt,
     parse_host_port,
 )
-from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile
+from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
 from .guard import Guard
 from .jail import JailedFS, JailError
 from .users import Account, UserDB
@@ -73,6 +73,7 @@ class ServerConfig:
     permit_foreign_addresses: bool = False  # RFC 2577 §3: keep False
     permit_privileged_ports: bool = False  # RFC 2577 §3: keep False
     max_login_attempts: int = 3  # per connection, then it is closed
+    failed_login_delay: float = 1.0  # seconds before answering a wrong password
     chunk_size: int = 64 * 1024  # bytes read from a file at a time
     sendfile: bool = False  # may the driver use sendfile(2) for TYPE I RETR?
     banner: str = "refimpl FTP server ready."
@@ -386,10 +387,12 @@ class ServerSession:
         self.attempts += 1
         self.pending_user = None
         self.config.guard.login_failed(ip, now)
+        delay = [Wait(self.config.failed_login_delay)] if self.config.failed_login_delay > 0 else []
         if self.attempts >= self.config.max_login_attempts or self.config.guard.is_blocked(ip, now):
             self.closed = True
-            return [Reply(530, "Login incorrect; too many attempts, closing connection."), Close("login attempts")]
-        return [Reply(530, "Login incorrect.")]
+            return [*delay, Reply(530, "Login incorrect; too many attempts, closing connection."),
+                    Close("login attempts")]
+        return [*delay, Reply(530, "Login incorrect.")]
 
     def _home_fs(self, account: Account) -> JailedFS:
         """The jail of a logged-in user: its home, relative to the server root or absolute."""

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--passive-address", help="address announced in 227 replies (server behind NAT)")
     p.add_argument("--active-port", type=int, default=20, help="local port for active data connections (default 20)")
     p.add_argument("--max-per-address", type=int, default=8, help="control connections per client address")
+    p.add_argument("--failed-login-delay", type=float, default=1.0, metavar="SECONDS",
+                   help="wait before answering a wrong password (default 1)")
     p.add_argument("--xferlog", metavar="PATH", help="transfer log in xferlog format ('-' = stderr)")
     p.add_argument("--command-log", metavar="PATH", help="command log ('-' = stderr)")
     p.add_argument("--make-user", metavar="NAME", help="print a users-file line for NAME and exit")
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = ServerConfig(users=users, guard=Guard(max_per_address=args.max_per_address),
                           passive_ports=args.passive_ports, passive_address=args.passive_address,
-                          active_port=args.active_port, sendfile=hasattr(os, "sendfile"))
+                          active_port=args.active_port, sendfile=hasattr(os, "sendfile"),
+                          failed_login_delay=args.failed_login_delay)
     server = FTPServer(config, args.root, args.host, args.port,
                        command_log=log_to(args.command_log), xferlog=log_to(args.xferlog))
 

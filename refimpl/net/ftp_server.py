@@ -11,6 +11,7 @@ and carries out the session's effects:
     CloseData    -> close the data connection and the listener
     Close        -> close the control connection
     Log          -> append to the command log or the xferlog
+    Wait         -> sleep (this connection only) before the next effect
 
 The control connection keeps being read while a transfer runs, so ABOR works
 in the middle of a download. Everything is bounded in time: an idle control
@@ -28,7 +29,7 @@ import time
 from typing import Callable, TextIO
 
 from refimpl.ftp import (Close, CloseData, DataConnect, DataListen, JailedFS, Log, Reply,
-                         SendData, SendFile, ServerConfig, ServerSession)
+                         SendData, SendFile, ServerConfig, ServerSession, Wait)
 
 
 class FTPServer:
@@ -146,6 +147,8 @@ class Connection:
                     self.writer.write(e.encode())
             elif isinstance(e, Log):
                 self.server.log(e)
+            elif isinstance(e, Wait):
+                await asyncio.sleep(e.seconds)  # this connection only; others go on
             elif isinstance(e, Close):
                 self.closed = True
                 with contextlib.suppress(Exception):
