@@ -147,10 +147,9 @@ def _colors(trace: Trace) -> dict[str, str]:
     return keys
 
 
-def _arrow_label(event: Event, span_inches: float) -> str:
-    # a label may reach a little past the arrow ends (it has an opaque background)
-    chars = (span_inches + 0.4 * COLUMN) * 72 / (FONT * 0.56)
-    return _fit(event.label(), chars)
+def _arrow_label(event: Event, room_inches: float) -> str:
+    """The arrow's text, cut to fit ``room_inches`` (DejaVu Sans: about 0.56 em per character)."""
+    return _fit(event.label(), room_inches * 72 / (FONT * 0.56))
 
 
 # ---------------------------------------------------------------------------
@@ -159,7 +158,7 @@ def _arrow_label(event: Event, span_inches: float) -> str:
 def _top(lay: Layout) -> float:
     """Upper y limit: room for the tallest lifeline header."""
     lines = max((lay.labels[name].count("\n") + 1 for name in lay.hosts), default=1)
-    return -0.1 - 0.38 * lines
+    return -0.15 - 0.3 * lines
 
 
 def _figure(**options):
@@ -263,7 +262,11 @@ def _draw_row(ax, lay: Layout, row: Row, colors: dict[str, str], show_ports: boo
                 linestyle=(0, (5, 3)) if broadcast else "-", zorder=3, gid=f"{kind}:{i}", **style)))
         label_x = (left + right) / 2
 
-    label = _arrow_label(event, span)
+    # The label is centred on the arrow and may run past its ends, over other lifelines (it has an
+    # opaque background), as far as the edge of the axes: so the numbers of a long 227 reply survive.
+    left_edge, right_edge = ax.get_xlim()
+    room = 2 * min(label_x - left_edge, right_edge - label_x) * inches_per_unit
+    label = _arrow_label(event, max(room, span))
     label_color = LOST_COLOR if event.lost else "black"
     artists.append(ax.text(
         label_x, y - 0.1, label, ha="center", va="bottom", fontsize=FONT, color=label_color, zorder=6,
