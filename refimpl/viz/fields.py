@@ -294,7 +294,12 @@ def options_chain_text(msg) -> str:
     rows = [("offset", "code", "len", "name", "value bytes", "decoded")]
     cookie = data[cookie_at : cookie_at + 4]
     rows.append((str(cookie_at), "", "", "magic cookie", cookie.hex(" "), ".".join(str(b) for b in cookie)))
+    area = "options"
     for t in tlvs:
+        if _area(t.offset) != area:  # RFC 2131 §4.1: with option 52, file and then sname carry options too
+            area = _area(t.offset)
+            chain.append(f"({area}:)")
+            rows.append(f"-- in the {area} field (option 52 says so) --")
         if t.length is None:
             name = option_name(t.code) + (f" x {t.size}" if t.size > 1 else "")
             chain.append(f"[{t.code}]" + (f" x {t.size}" if t.size > 1 else ""))
@@ -307,10 +312,22 @@ def options_chain_text(msg) -> str:
             decoded = _clip(_decoded(msg, t.code), 60)
         seen.add(t.code)
         rows.append((str(t.offset), str(t.code), str(t.length), option_name(t.code), _short_hex(t.value), decoded))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    cols = [r for r in rows if isinstance(r, tuple)]  # marker lines are printed as they are
+    widths = [max(len(r[i]) for r in cols) for i in range(len(cols[0]))]
     align = [str.rjust, str.rjust, str.rjust, str.ljust, str.ljust, str.ljust]
-    table = ["  ".join(align[i](r[i], widths[i]) for i in range(len(r))).rstrip() for r in rows]
+    table = [
+        "  ".join(align[i](r[i], widths[i]) for i in range(len(r))).rstrip() if isinstance(r, tuple) else r
+        for r in rows
+    ]
     return "\n".join(_wrap_chain(chain) + [""] + table)
+
+
+def _area(offset: int) -> str:
+    """Which part of the message an option's offset lies in: options, file or sname."""
+    for f in _header_fields():
+        if f.name in ("sname", "file") and f.offset <= offset < f.offset + f.size:
+            return f.name
+    return "options"
 
 
 def _clip(text: str, limit: int) -> str:
@@ -420,6 +437,8 @@ def hexdump_text(msg, highlight: str | int | None = "yiaddr", width: int = 16) -
 # matplotlib versions.
 # --------------------------------------------------------------------------
 
+# Figures are built with matplotlib.figure.Figure, not pyplot: nothing global,
+# nothing left open, and a notebook shows a returned figure exactly once.
 _PALETTE = ["#cfe2f3", "#d9ead3", "#fff2cc", "#fce5cd", "#ead1dc", "#d0e0e3", "#e6e0f0"]
 _HIGHLIGHT = "#f4b400"
 
@@ -429,13 +448,14 @@ def header_diagram(msg=None, highlight: str | None = None, ax=None):
 
     Returns the Figure. ``highlight`` fills one field's box in a strong colour.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     blocks = header_blocks(max_lines=2)
     total = sum(b.lines for b in blocks) + 1  # + options
     if ax is None:
-        fig, ax = plt.subplots(figsize=(11, 0.42 * total + 1.0))
+        fig = Figure(figsize=(11, 0.42 * total + 1.0))
+        ax = fig.subplots()
     else:
         fig = ax.figure
     ax.set_xlim(-3.2, BITS_PER_ROW + 0.2)
@@ -475,7 +495,7 @@ def header_diagram(msg=None, highlight: str | None = None, ax=None):
 
 def options_chain(msg, ax=None):
     """The options field as a chain of boxes: code | len | value, named from the registry."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     data = msg.encode()
@@ -483,7 +503,8 @@ def options_chain(msg, ax=None):
     tlvs = option_tlvs(msg, data)
     n = len(tlvs) + 1
     if ax is None:
-        fig, ax = plt.subplots(figsize=(11, 0.55 * n + 0.9))
+        fig = Figure(figsize=(11, 0.55 * n + 0.9))
+        ax = fig.subplots()
     else:
         fig = ax.figure
     ax.set_xlim(0, 12)
@@ -518,7 +539,7 @@ def options_chain(msg, ax=None):
 
 def hexdump(msg, highlight: str | int | None = "yiaddr", width: int = 16, ax=None):
     """The encoded message as a grid of octets, ``highlight``'s octets filled in colour."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     data = msg.encode()
@@ -530,7 +551,8 @@ def hexdump(msg, highlight: str | int | None = "yiaddr", width: int = 16, ax=Non
         title = f"{highlight}: {_describe_marked(data, marked_list)}  ({len(data)} octets in all)"
     rows = (len(data) + width - 1) // width
     if ax is None:
-        fig, ax = plt.subplots(figsize=(11, 0.3 * rows + 1.0))
+        fig = Figure(figsize=(11, 0.3 * rows + 1.0))
+        ax = fig.subplots()
     else:
         fig = ax.figure
     ax.set_xlim(-2.2, width + 0.2)
