@@ -276,6 +276,14 @@ def test_inform_gets_ack_without_lease():
     assert s.store.lease_at("192.0.2.50") is None  # no binding made
 
 
+def test_inform_without_ciaddr_is_dropped():
+    """RFC 2131 §4.4.3: an INFORM carries the client's address in ciaddr; without it there is
+    nowhere to answer (the reply is unicast to ciaddr)."""
+    s = make_server()
+    assert s.receive(Message.inform(MAC1, 4, ciaddr="0.0.0.0").encode(), 0) == []
+    assert "ciaddr is zero" in s.log[-1]
+
+
 # -- delivery (§4.1) -----------------------------------------------------------------------
 def test_delivery_via_relay_goes_to_giaddr_port_67():
     """RFC 2131 §4.1: giaddr nonzero -> reply to the relay at giaddr, port 67."""

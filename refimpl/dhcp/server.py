@@ -331,7 +331,7 @@ class DhcpServer:
         return []
 
     def _inform(self, msg: Message, now: float, dst_ip: str) -> list[Outgoing]:
-        if msg.ciaddr == ZERO_IP and msg.giaddr == ZERO_IP:
+        if msg.ciaddr == ZERO_IP:
             self._note(now, f"dropped INFORM from {msg.mac}: ciaddr is zero (RFC 2131 §4.4.3)")
             return []
         # RFC 2131 §4.3.5: ACK with configuration; no lease time, no yiaddr,
