@@ -1,0 +1,537 @@
+"""asyncio drivers: the sans-I/O DHCP server, client and relay on a real interface.
+
+The cores in :mod:`refimpl.dhcp` decide *what* to send; these drivers only move
+bytes and read the clock. Each driver owns a few sockets:
+
+==========  ==================================================================
+server      UDP ``0.0.0.0:67`` bound to the interface (SO_BINDTODEVICE), with
+            SO_BROADCAST and IP_PKTINFO (to tell a broadcast REBIND from a
+            unicast RENEW, RFC 2131 §4.3.2); a send-only packet socket for
+            replies to clients that have no address yet
+client      a packet socket with a BPF filter "UDP to port 68" to receive
+            (the reply may be addressed to an IP the host does not have yet);
+            UDP ``0.0.0.0:68`` on the interface to send broadcasts from
+            0.0.0.0 (and so the kernel does not answer port-unreachable)
+relay       UDP ``0.0.0.0:67`` on the client interface (client broadcasts),
+            UDP ``giaddr:67`` (server replies, forwarded requests), and a
+            send-only packet socket on the client interface
+==========  ==================================================================
+
+How a server reply reaches the client (RFC 2131 §4.1, rules in
+:mod:`refimpl.dhcp.delivery`): to ``giaddr:67`` through a relay; to
+``ciaddr`` when the client has an address; broadcast when the client set the
+BROADCAST bit (and every DHCPNAK); otherwise **unicast to yiaddr at chaddr**:
+we write the Ethernet frame ourselves, destination MAC = ``chaddr``, on an
+AF_PACKET socket - what ISC dhcpd does. We never need to touch the ARP cache.
+
+Every message in or out is one log line, in the style of ISC dhcpd
+("DHCPDISCOVER from 02:00:00:00:00:01 via eth0", "DHCPOFFER on 192.0.2.10
+to 02:00:00:00:00:01 via eth0"); datagrams we drop are logged with the reason.
+
+Linux only; needs root (ports below 1024, SO_BINDTODEVICE, AF_PACKET).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from typing import Callable, TextIO
+
+from refimpl.dhcp.client import ArpProbe, Configure, DhcpClient, Unconfigure
+from refimpl.dhcp.delivery import BROADCAST_IP, CLIENT_PORT, SERVER_PORT, Outgoing
+from refimpl.dhcp.message import Message, MessageError
+from refimpl.dhcp.options import MessageType
+from refimpl.dhcp.relay import RelayAgent
+from refimpl.dhcp.server import DhcpServer
+from refimpl.net import rawlink
+
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # linux/in.h; Python does not export it
+BATCH = 256  # datagrams read per wake-up before yielding to the event loop
+
+
+# -- sockets --------------------------------------------------------------------------
+def udp_socket(port: int, *, address: str = "0.0.0.0", device: str | None = None) -> socket.socket:
+    """A non-blocking UDP socket for DHCP: broadcast allowed, optionally tied to one device."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)  # to send to 255.255.255.255
+        sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)  # tell us each datagram's destination
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # ride out bursts under load
+        if device:
+            # Only datagrams that arrive on this interface; broadcasts leave through it.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
+        sock.bind((address, port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+_PKTINFO_SPACE = socket.CMSG_SPACE(12)
+
+
+def read_datagram(sock: socket.socket) -> tuple[bytes, str, int, str] | None:
+    """``(data, src_ip, src_port, dst_ip)`` of the next datagram, or None if none is waiting."""
+    try:
+        data, ancdata, _flags, (src_ip, src_port) = sock.recvmsg(4096, _PKTINFO_SPACE)
+    except (BlockingIOError, InterruptedError):
+        return None
+    dst_ip = ""
+    for level, kind, value in ancdata:
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(value) >= 12:
+            dst_ip = socket.inet_ntoa(value[8:12])  # struct in_pktinfo: ifindex, spec_dst, addr
+    return data, src_ip, src_port, dst_ip
+
+
+# -- one log line per message --------------------------------------------------------------
+class LineLog:
+    """Timestamped lines on a stream; flushed once per batch, not once per line."""
+
+    def __init__(self, stream: TextIO | None = None, name: str = "dhcp", quiet: bool = False):
+        self.stream = stream if stream is not None else sys.stdout
+        self.name = name
+        self.quiet = quiet  # only problems, not every message
+        self.lines = 0
+        self._second = -1
+        self._stamp = ""
+
+    def __call__(self, text: str, problem: bool = False) -> None:
+        if self.quiet and not problem:
+            return
+        now = time.time()
+        second = int(now)
+        if second != self._second:  # strftime once a second, not once a line
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now))
+        self.stream.write(f"{self._stamp}.{int(now % 1 * 1000):03d} {self.name}: {text}\n")
+        self.lines += 1
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _kind(msg: Message) -> str:
+    kind = msg.message_type
+    return f"DHCP{kind.name}" if kind is not None else "BOOTP"
+
+
+def describe_request(msg: Message, via: str) -> str:
+    """ISC dhcpd's words for a message a client sent."""
+    kind = msg.message_type
+    if kind == MessageType.REQUEST:
+        asked = msg.get("requested_ip") or msg.ciaddr
+        server = msg.get("server_id")
+        return f"DHCPREQUEST for {asked}{f' ({server})' if server else ''} from {msg.mac} via {via}"
+    if kind in (MessageType.RELEASE, MessageType.DECLINE):
+        address = msg.ciaddr if kind == MessageType.RELEASE else msg.get("requested_ip")
+        return f"{_kind(msg)} of {address} from {msg.mac} via {via}"
+    if kind == MessageType.INFORM:
+        return f"DHCPINFORM from {msg.ciaddr} ({msg.mac}) via {via}"
+    return f"{_kind(msg)} from {msg.mac} via {via}"
+
+
+def describe_reply(out: Outgoing, via: str) -> str:
+    """ISC dhcpd's words for a reply, plus how it was delivered (RFC 2131 §4.1)."""
+    msg = out.message
+    address = msg.yiaddr if msg.yiaddr != "0.0.0.0" else msg.ciaddr
+    how = out.why + (" (Ethernet frame to chaddr on AF_PACKET)" if out.to_chaddr else f" -> {out.dst_ip}:{out.dst_port}")
+    return f"{_kind(msg)} on {address} to {msg.mac} via {via} [{how}]"
+
+
+# -- the server ------------------------------------------------------------------------------
+class ServerDriver:
+    """Runs a :class:`~refimpl.dhcp.server.DhcpServer` on ``interface``.
+
+    ``clock`` is wall-clock time (``time.time``) so that lease expiry times in
+    the lease file stay right across a restart.
+    """
+
+    def __init__(self, server: DhcpServer, interface: str, log: LineLog | None = None,
+                 clock: Callable[[], float] = time.time, verbose: bool = False):  # fmt: skip
+        self.server = server
+        self.interface = interface
+        self.log = log or LineLog(name="dhcp-server")
+        self.clock = clock
+        self.verbose = verbose
+        self.stats = {"received": 0, "sent": 0, "dropped": 0}
+        self.udp = udp_socket(SERVER_PORT, device=interface)
+        self.link = rawlink.PacketSocket(interface, ethertype=0)  # send-only
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.add_reader(self.udp.fileno(), self._readable)
+
+    def close(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if loop is not None:
+            loop.remove_reader(self.udp.fileno())
+        self.udp.close()
+        self.link.close()
+        self.server.store.close()
+        self.log.flush()
+
+    def _readable(self) -> None:
+        for _ in range(BATCH):
+            got = read_datagram(self.udp)
+            if got is None:
+                break
+            try:
+                self.handle(*got)
+            except Exception as exc:  # noqa: BLE001 - a server keeps serving whatever one datagram does
+                self.stats["dropped"] += 1
+                self.log(f"dropped a datagram from {got[1]}:{got[2]}: internal error {exc!r}", problem=True)
+        self.log.flush()
+
+    def handle(self, data: bytes, src_ip: str, src_port: int, dst_ip: str) -> None:
+        """One datagram that arrived on port 67."""
+        self.stats["received"] += 1
+        now = self.clock()
+        try:
+            msg = Message.decode(data)
+        except MessageError as exc:
+            self.stats["dropped"] += 1
+            self.log(f"dropped {len(data)} bytes from {src_ip}:{src_port}: not a DHCP message ({exc})", problem=True)
+            return
+        via = msg.giaddr if msg.giaddr != "0.0.0.0" else self.interface
+        if msg.op == 1:
+            self.log(describe_request(msg, via))
+        replies = self.server.receive(msg, now, src_ip, src_port, dst_ip or BROADCAST_IP)
+        for note in self.server.log:
+            problem = "dropped" in note or "could not" in note or "no offer" in note
+            if problem:
+                self.stats["dropped"] += 1
+            if problem or self.verbose:
+                self.log(note.split(" ", 1)[1], problem=problem)
+        self.server.log.clear()  # the core's notebook would grow forever on a long run
+        for out in replies:
+            self.send(out, via)
+
+    def send(self, out: Outgoing, via: str) -> None:
+        data = out.data
+        try:
+            if out.to_chaddr:
+                # RFC 2131 §4.1: unicast to yiaddr at chaddr - the client has no
+                # address to ARP for, so we address the Ethernet frame ourselves.
+                self.link.send_udp(out.chaddr, self.server.config.server_ip, out.dst_ip, out.src_port,
+                                   out.dst_port, data)  # fmt: skip
+            else:
+                self.udp.sendto(data, (out.dst_ip, out.dst_port))
+        except OSError as exc:
+            self.log(f"could not send {_kind(out.message)} to {out.dst_ip}:{out.dst_port}: {exc}", problem=True)
+            return
+        self.stats["sent"] += 1
+        self.log(describe_reply(out, via))
+
+
+# -- the relay ---------------------------------------------------------------------------------
+class RelayDriver:
+    """Runs a :class:`~refimpl.dhcp.relay.RelayAgent` between ``client_interface`` and the servers."""
+
+    def __init__(self, agent: RelayAgent, client_interface: str, log: LineLog | None = None,
+                 clock: Callable[[], float] = time.monotonic):  # fmt: skip
+        self.agent = agent
+        self.interface = client_interface
+        self.log = log or LineLog(name="dhcp-relay")
+        self.clock = clock
+        self.stats = {"received": 0, "sent": 0, "dropped": 0}
+        # Client broadcasts arrive on the client interface; replies to them leave there.
+        self.client_side = udp_socket(SERVER_PORT, device=client_interface)
+        # Servers answer to giaddr:67 (RFC 2131 §4.1); requests go to them from giaddr:67.
+        self.server_side = udp_socket(SERVER_PORT, address=agent.address)
+        self.link = rawlink.PacketSocket(client_interface, ethertype=0)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.add_reader(self.client_side.fileno(), self._readable, self.client_side, "client")
+        loop.add_reader(self.server_side.fileno(), self._readable, self.server_side, "server")
+
+    def close(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        for sock in (self.client_side, self.server_side):
+            if loop is not None:
+                loop.remove_reader(sock.fileno())
+            sock.close()
+        self.link.close()
+        self.log.flush()
+
+    def _readable(self, sock: socket.socket, side: str) -> None:
+        for _ in range(BATCH):
+            got = read_datagram(sock)
+            if got is None:
+                break
+            try:
+                self.handle(got[0], got[1], got[2], side)
+            except Exception as exc:  # noqa: BLE001
+                self.stats["dropped"] += 1
+                self.log(f"dropped a datagram from {got[1]}:{got[2]}: internal error {exc!r}", problem=True)
+        self.log.flush()
+
+    def handle(self, data: bytes, src_ip: str, src_port: int, side: str) -> None:
+        self.stats["received"] += 1
+        try:
+            msg = Message.decode(data)
+        except MessageError as exc:
+            self.stats["dropped"] += 1
+            self.log(f"dropped {len(data)} bytes from {src_ip}:{src_port}: not a DHCP message ({exc})", problem=True)
+            return
+        if (msg.op == 1) != (side == "client"):
+            return  # a request on the server side or a reply on the client side: not ours to relay
+        outs = self.agent.receive(msg, self.clock(), src_ip, src_port, iface=side)
+        for note in self.agent.log:
+            if "dropped" in note:
+                self.stats["dropped"] += 1
+                self.log(note.split(" ", 1)[1], problem=True)
+        self.agent.log.clear()
+        for out in outs:
+            self.send(out, msg)
+
+    def send(self, out: Outgoing, original: Message) -> None:
+        data = out.data
+        try:
+            if out.iface == "server":
+                self.server_side.sendto(data, (out.dst_ip, out.dst_port))
+            elif out.to_chaddr:
+                self.link.send_udp(out.chaddr, self.agent.address, out.dst_ip, out.src_port, out.dst_port, data)
+            else:
+                self.client_side.sendto(data, (out.dst_ip, out.dst_port))
+        except OSError as exc:
+            self.log(f"could not send {_kind(out.message)} to {out.dst_ip}:{out.dst_port}: {exc}", problem=True)
+            return
+        self.stats["sent"] += 1
+        if out.iface == "server":
+            self.log(f"{describe_request(original, self.interface)}: forwarded to {out.dst_ip}:{out.dst_port} "
+                     f"(giaddr {out.message.giaddr}, hops {out.message.hops})")  # fmt: skip
+        else:
+            self.log(describe_reply(out, self.interface))
+
+
+# -- the client ---------------------------------------------------------------------------------
+def _prefix(netmask: str) -> int:
+    return ipaddress.ip_network(f"0.0.0.0/{netmask}").prefixlen
+
+
+def lease_json(interface: str, lease, mac: str, monotonic_now: float) -> dict:
+    """What ``dhcp-client`` prints: the lease as JSON-friendly values."""
+    options = lease.options
+    remaining = lease.expiry - monotonic_now
+    return {
+        "interface": interface,
+        "mac": mac,
+        "address": lease.address,
+        "netmask": lease.netmask,
+        "server_id": lease.server_id,
+        "lease_time": lease.lease_time,
+        "renew_in": round(max(0.0, lease.t1 - monotonic_now), 1),
+        "rebind_in": round(max(0.0, lease.t2 - monotonic_now), 1),
+        "expires": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + remaining)),
+        "router": options.get(3),
+        "dns": options.get(6),
+        "domain": options.get(15),
+    }
+
+
+class ClientDriver:
+    """Runs a :class:`~refimpl.dhcp.client.DhcpClient` on ``interface``.
+
+    ``configure``: put the leased address on the interface (``ip addr``), and
+    take it off on release. Renewals are unicast from the leased address, so a
+    client that runs on should configure it (without, its RENEW leaves as a
+    frame we address ourselves, but the server's reply to ``ciaddr`` needs ARP
+    for an address this host does not hold).
+    """
+
+    def __init__(self, interface: str, *, configure: bool = False, arp_probe: bool = True,
+                 rng: random.Random | None = None, log: LineLog | None = None,
+                 on_lease: Callable[[dict], None] | None = None, broadcast_flag: bool = False):  # fmt: skip
+        self.interface = interface
+        self.mac = rawlink.interface_mac(interface)
+        self.configure = configure
+        self.arp_probe = arp_probe
+        self.log = log or LineLog(stream=sys.stderr, name="dhcp-client")
+        self.on_lease = on_lease
+        rng = rng if rng is not None else random.Random(int.from_bytes(os.urandom(8), "big"))
+        self.client = DhcpClient(self.mac, rng, link_local=False, broadcast=broadcast_flag,
+                                 params=(1, 3, 6, 15, 28, 51, 54, 58, 59))  # fmt: skip
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.listen = rawlink.PacketSocket(interface, udp_port=CLIENT_PORT)  # every reply, whatever its IP
+        self.udp = udp_socket(CLIENT_PORT, device=interface)
+        self.raw = rawlink.PacketSocket(interface, ethertype=0)  # send-only
+        self.next_hop_mac: dict[str, str] = {}  # server id -> MAC its replies came from
+        self.configured: str | None = None  # "address/prefix" we put on the interface
+        self.leases = 0  # leases obtained or renewed
+        self.lease_event = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._arp: rawlink.PacketSocket | None = None
+        self._reported = None
+
+    # -- life cycle
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        loop.add_reader(self.listen.fileno(), self._frames)
+        loop.add_reader(self.udp.fileno(), self._drain_udp)
+        self._apply(self.client.start(loop.time()))
+
+    def release(self) -> bool:
+        """Send DHCPRELEASE now if we hold a lease (RFC 2131 §4.4.6). True if one was sent."""
+        assert self.loop is not None
+        if self.client.lease is None:
+            return False
+        self._apply(self.client.release(self.loop.time()))
+        return True
+
+    def close(self) -> None:
+        if self.loop is not None:
+            for sock in (self.listen, self.udp, self._arp):
+                if sock is not None:
+                    self.loop.remove_reader(sock.fileno())
+        if self._timer is not None:
+            self._timer.cancel()
+        self.listen.close()
+        self.udp.close()
+        self.raw.close()
+        self._close_arp()
+        self.log.flush()
+
+    # -- input
+    def _frames(self) -> None:
+        for _ in range(BATCH):
+            frame = self.listen.receive()
+            if frame is None:
+                break
+            udp = rawlink.parse_udp_frame(frame)
+            if udp is None or udp.dst_port != CLIENT_PORT:
+                continue
+            try:
+                msg = Message.decode(udp.payload)
+            except MessageError as exc:
+                self.log(f"dropped {len(udp.payload)} bytes from {udp.src_ip}: {exc}", problem=True)
+                continue
+            if msg.op != 2 or msg.mac != self.mac:
+                continue  # another client's reply (they are often broadcast)
+            server = msg.get("server_id")
+            if server:
+                self.next_hop_mac[server] = udp.src_mac  # the server itself, or the relay towards it
+            self.log(f"{_kind(msg)} of {msg.yiaddr} from {server or udp.src_ip} via {self.interface} "
+                     f"(to {udp.dst_ip} at {udp.dst_mac})")  # fmt: skip
+            self._apply(self.client.receive(msg, self.loop.time()))
+        self.log.flush()
+
+    def _drain_udp(self) -> None:
+        # The packet socket already saw these; reading keeps the queue empty.
+        while read_datagram(self.udp) is not None:
+            pass
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._apply(self.client.handle_timer(self.loop.time()))
+
+    # -- effects
+    def _apply(self, effects: list) -> None:
+        now = self.loop.time()
+        for effect in effects:
+            if isinstance(effect, Outgoing):
+                self._send(effect)
+            elif isinstance(effect, ArpProbe):
+                self._probe(effect)
+                continue
+            elif isinstance(effect, Configure):
+                self._configure(effect)
+            elif isinstance(effect, Unconfigure):
+                self._unconfigure(effect)
+            if self._arp is not None and not isinstance(effect, ArpProbe):
+                self._close_arp()
+        lease = self.client.lease
+        if lease is not None and lease is not self._reported and self.client.state == "BOUND":
+            self._reported = lease
+            self.leases += 1
+            self.log(f"bound to {lease.address} from {lease.server_id} for {lease.lease_time} s")
+            if self.on_lease is not None:
+                self.on_lease(lease_json(self.interface, lease, self.mac, now))
+            self.lease_event.set()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        when = self.client.get_timer()
+        if when is not None:
+            self._timer = self.loop.call_later(max(0.0, when - now), self._on_timer)
+        self.log.flush()
+
+    def _send(self, out: Outgoing) -> None:
+        data = out.data
+        text = f"{_kind(out.message)} {out.src_ip}:{out.src_port} -> {out.dst_ip}:{out.dst_port} ({out.why})"
+        try:
+            if out.dst_ip == BROADCAST_IP or self.configured is not None:
+                # RFC 2131 §4.1: with no address the kernel sends from 0.0.0.0.
+                self.udp.sendto(data, (out.dst_ip, out.dst_port))
+            else:
+                # A unicast from a leased address the interface does not hold: build
+                # the frame, to the MAC the server's replies came from.
+                mac = self.next_hop_mac.get(out.dst_ip, rawlink.BROADCAST_MAC)
+                self.raw.send_udp(mac, out.src_ip, out.dst_ip, out.src_port, out.dst_port, data)
+        except OSError as exc:
+            self.log(f"could not send: {text}: {exc}", problem=True)
+            return
+        self.log(text)
+
+    def _probe(self, probe: ArpProbe) -> None:
+        """RFC 2131 §4.4.1 / RFC 5227: ask "who has this address?" before using it."""
+        if not self.arp_probe:
+            self.loop.call_soon(self._probe_answer, False)
+            return
+        self._close_arp()
+        self._arp = rawlink.PacketSocket(self.interface, ethertype=rawlink.ETH_P_ARP)
+        self._arp_address = probe.address
+        self.loop.add_reader(self._arp.fileno(), self._arp_frames)
+        self._arp.send(rawlink.arp_probe_frame(self.mac, probe.address))
+        self.log(f"ARP probe: who has {probe.address}? (silence for 1 s means free)")
+
+    def _arp_frames(self) -> None:
+        while self._arp is not None:
+            frame = self._arp.receive()
+            if frame is None:
+                return
+            if rawlink.arp_claims(frame, self._arp_address, self.mac):
+                self.log(f"ARP: {self._arp_address} is in use by {rawlink.mac_text(frame[22:28])}", problem=True)
+                self._close_arp()
+                self._probe_answer(True)
+
+    def _probe_answer(self, in_use: bool) -> None:
+        self._apply(self.client.probe_result(in_use, self.loop.time()))
+
+    def _close_arp(self) -> None:
+        if self._arp is not None:
+            if self.loop is not None:
+                self.loop.remove_reader(self._arp.fileno())
+            self._arp.close()
+            self._arp = None
+
+    def _ip(self, *args: str) -> None:
+        result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
+        if result.returncode != 0:
+            self.log(f"ip {' '.join(args)}: {result.stderr.strip()}", problem=True)
+
+    def _configure(self, effect: Configure) -> None:
+        if not self.configure:
+            return
+        cidr = f"{effect.address}/{_prefix(effect.netmask)}"
+        if self.configured and self.configured != cidr:
+            self._ip("addr", "del", self.configured, "dev", self.interface)
+        self._ip("addr", "replace", cidr, "dev", self.interface)
+        self.configured = cidr
+        routers = effect.options.get(3) or []
+        if routers:
+            self._ip("route", "replace", "default", "via", routers[0], "dev", self.interface)
+        self.log(f"configured {cidr} on {self.interface}" + (f", default via {routers[0]}" if routers else ""))
+
+    def _unconfigure(self, effect: Unconfigure) -> None:
+        if not self.configure or self.configured is None:
+            return
+        self._ip("addr", "del", self.configured, "dev", self.interface)  # its routes go with it
+        self.log(f"removed {self.configured} from {self.interface} ({effect.why})")
+        self.configured = None

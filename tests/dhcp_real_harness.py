@@ -1,0 +1,170 @@
+"""Shared helpers for the real-network DHCP tests (namespaces, processes, captures).
+
+Every test builds its own :class:`refimpl.net.netns.Lab` inside a ``with``
+block, so namespaces, veth pairs and background processes are removed even
+when an assertion fails. Addresses come from RFC 5737 only (the Lab enforces it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from refimpl.net.netns import Host, Lab
+
+PY = sys.executable
+
+
+def need_lab(*tools: str) -> None:
+    """Skip (a failure under COURSE_STRICT=1) unless root, iproute2 and ``tools`` are here."""
+    ok, why = Lab.available()
+    if not ok:
+        pytest.skip(why)
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (Debian packages: udhcpc isc-dhcp-client dnsmasq kea-admin tcpdump)")
+
+
+def refimpl(*args: str) -> list[str]:
+    return [PY, "-m", "refimpl", *args]
+
+
+def wait_until(predicate, timeout: float, what: str, step: float = 0.05):
+    """Poll ``predicate`` until it returns something true; fail with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(step)
+
+
+def start_logged(host: Host, argv: list[str], log: Path) -> subprocess.Popen:
+    """Run ``argv`` in ``host`` in the background, output to ``log`` (a file: never a full pipe)."""
+    handle = open(log, "w")
+    process = host.run(argv, background=True, stdout=handle, stderr=subprocess.STDOUT)
+    handle.close()
+    return process
+
+
+def start_server(host: Host, tmp: Path, *args: str, name: str = "server") -> tuple[subprocess.Popen, Path]:
+    """Our dhcp-server in ``host``; returns once it logged that it serves."""
+    log = tmp / f"{name}.log"
+    process = start_logged(host, refimpl("dhcp-server", *args), log)
+    wait_until(lambda: "serving" in log.read_text() or process.poll() is not None, 20, "dhcp-server to start")
+    assert process.poll() is None, log.read_text()
+    return process, log
+
+
+def stop(process: subprocess.Popen, signum: int = signal.SIGTERM, timeout: float = 10) -> int:
+    if process.poll() is None:
+        process.send_signal(signum)
+    return process.wait(timeout=timeout)
+
+
+@contextlib.contextmanager
+def capture(host: Host, ifname: str, path: Path, expression: str = "udp port 67 or udp port 68"):
+    """tcpdump on ``ifname`` inside ``host`` while the block runs; the pcap is complete afterwards."""
+    log = path.with_suffix(".tcpdump.log")
+    process = start_logged(host, ["tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-s", "0", "-w", str(path), expression], log)
+    wait_until(lambda: "listening on" in log.read_text() or process.poll() is not None, 10, "tcpdump to start")
+    try:
+        yield path
+    finally:
+        time.sleep(0.3)  # let the last frames reach the file
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def interface_mac(host: Host, ifname: str) -> str:
+    out = host.run(["cat", f"/sys/class/net/{ifname}/address"]).stdout
+    return out.strip().lower()
+
+
+# -- scapy checks -------------------------------------------------------------------------
+def _ones_sum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def check_dissects(pcap: Path, macs: set[str]) -> int:
+    """Every DHCP frame sent from one of ``macs`` dissects cleanly in scapy. Returns how many.
+
+    Clean means: Ethernet/IPv4/UDP/BOOTP/DHCP layers, a message type and an
+    ``end`` option, no undecoded bytes except zero padding, a correct IPv4
+    header checksum and a UDP checksum that is right - or, for datagrams the
+    kernel built on a veth, the partial checksum that checksum offload leaves
+    there (the frames we write ourselves on AF_PACKET always carry the full one).
+    """
+    from scapy.all import rdpcap
+    from scapy.layers.dhcp import BOOTP, DHCP
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Padding, Raw
+
+    checked = 0
+    for packet in rdpcap(str(pcap)):
+        if not packet.haslayer(Ether) or packet[Ether].src.lower() not in macs:
+            continue
+        raw = bytes(packet)
+        assert packet.haslayer(IP) and packet.haslayer(UDP), packet.summary()
+        assert packet.haslayer(BOOTP) and packet.haslayer(DHCP), f"not dissected as DHCP: {packet.summary()}"
+        options = packet[DHCP].options
+        names = [o[0] if isinstance(o, tuple) else o for o in options]
+        assert "message-type" in names and "end" in names, names
+        for layer in (Raw,):
+            assert not packet.haslayer(layer), f"undecoded bytes in {packet.summary()}"
+        if packet.haslayer(Padding):
+            assert not packet[Padding].load.strip(b"\0"), "non-zero bytes after the end option"
+        ihl = (raw[14] & 15) * 4
+        ip_header = raw[14 : 14 + ihl]
+        assert _ones_sum(ip_header) == 0xFFFF, f"bad IPv4 header checksum: {packet.summary()}"
+        udp = raw[14 + ihl : 14 + struct.unpack("!H", raw[16:18])[0]]
+        pseudo = ip_header[12:20] + struct.pack("!BBH", 0, 17, len(udp))
+        stored = struct.unpack("!H", udp[6:8])[0]
+        full = _ones_sum(pseudo + udp) == 0xFFFF
+        partial = stored == _ones_sum(pseudo)  # CHECKSUM_PARTIAL, left for the NIC that a veth is not
+        assert full or partial or stored == 0, f"bad UDP checksum {stored:#06x}: {packet.summary()}"
+        checked += 1
+    return checked
+
+
+def dhcp_kinds(pcap: Path, src_mac: str | None = None) -> list[str]:
+    """The DHCP message types in a capture (optionally only those sent from ``src_mac``)."""
+    from refimpl.net.pcap import read_datagrams
+
+    return [f"DHCP{d.message.message_type.name}" for d in read_datagrams(pcap)
+            if d.message is not None and d.message.message_type is not None
+            and (src_mac is None or d.src_mac == src_mac)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_script(path: Path, text: str) -> Path:
+    path.write_text(text)
+    os.chmod(path, 0o755)
+    return path
