@@ -581,7 +581,7 @@ class Message:
                 text = describe(code, value)
             except (TypeError, ValueError, AttributeError):  # a value set by hand, not yet checked
                 text = repr(value)
-            lines.append(f"  {code:>3} {_option_name(code):<22} {text}")
+            lines.append(f"  {code:>3} {_option_name(code):<24} {text}")
         if not self.options:
             lines.append("  (none: a plain BOOTP message)")
         return "\n".join(lines)

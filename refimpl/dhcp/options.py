@@ -505,8 +505,10 @@ def describe(code: int, value: Any) -> str:
     kind = spec.kind if spec else "raw"
     if kind == "msgtype":
         return value.name if isinstance(value, MessageType) else str(value)
-    if kind == "ips":
+    if kind == "ips" and isinstance(value, list):
         return ", ".join(value)
+    if kind == "overload" and value in (1, 2, 3):
+        return f"{value} (options go on in {['file', 'sname', 'file, then sname'][value - 1]})"
     if kind == "codes":
         return ", ".join(f"{c} {OPTIONS[c].name}" if c in OPTIONS else str(c) for c in value)
     if kind == "u32" and code in (51, 58, 59):
