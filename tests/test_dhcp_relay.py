@@ -42,13 +42,17 @@ def test_existing_giaddr_is_kept():
 
 
 def test_too_many_hops_are_dropped():
-    """RFC 1542 §4.1.1: discard BOOTREQUESTs whose hops exceed 16 (or the configured maximum)."""
+    """RFC 1542 §4.1.1: discard BOOTREQUESTs whose hops exceed 16 (MUST), or a configurable
+    lower threshold whose default SHOULD be 4."""
     r = relay()
-    assert r.receive(Message.discover(MAC, 1).set("hops", 16).encode(), 0.0)
-    assert r.receive(Message.discover(MAC, 1).set("hops", 17).encode(), 0.0) == []
-    assert "hops 17 > 16" in r.log[-1]
-    small = relay(max_hops=2)
-    assert small.receive(Message.discover(MAC, 1).set("hops", 3).encode(), 0.0) == []
+    assert r.receive(Message.discover(MAC, 1).set("hops", 4).encode(), 0.0)
+    assert r.receive(Message.discover(MAC, 1).set("hops", 5).encode(), 0.0) == []
+    assert "hops 5 > 4" in r.log[-1]
+    wide = relay(max_hops=16)
+    assert wide.receive(Message.discover(MAC, 1).set("hops", 16).encode(), 0.0)
+    assert wide.receive(Message.discover(MAC, 1).set("hops", 17).encode(), 0.0) == []
+    too_wide = relay(max_hops=50)  # never above the hard limit of 16
+    assert too_wide.receive(Message.discover(MAC, 1).set("hops", 17).encode(), 0.0) == []
 
 
 def test_option_82_circuit_and_remote_id_added_last():

@@ -7,8 +7,9 @@ and forwards it as a *unicast* to the configured servers.
 
 What it changes on the way to the server (BOOTREQUEST, arriving on port 67):
 
-* ``hops`` + 1, and a request whose ``hops`` already exceeds ``max_hops``
-  (16 by default) is dropped - a loop guard (RFC 1542 §4.1.1);
+* ``hops`` + 1, and a request whose ``hops`` already exceeds the threshold is
+  dropped - a loop guard. RFC 1542 §4.1.1: discard above 16 (MUST), with a
+  configurable lower threshold whose default SHOULD be 4 (``max_hops``);
 * ``giaddr`` = the relay's own address on the client's segment, if it was 0
   (RFC 1542 §4.1.1). The server uses giaddr to pick the client's network and
   to know where to send the answer;
@@ -32,7 +33,8 @@ from __future__ import annotations
 from refimpl.dhcp.delivery import BROADCAST_IP, CLIENT_PORT, SERVER_PORT, ZERO_IP, Outgoing
 from refimpl.dhcp.message import Message, MessageError
 
-MAX_HOPS = 16  # RFC 1542 §4.1.1
+MAX_HOPS = 16  # RFC 1542 §4.1.1: never relay a request whose hops exceed 16
+DEFAULT_MAX_HOPS = 4  # RFC 1542 §4.1.1: "The default setting for a configurable threshold SHOULD be 4"
 
 
 class RelayAgent:
@@ -50,14 +52,14 @@ class RelayAgent:
         server_side_ip: str | None = None,
         circuit_id: bytes = b"",
         remote_id: bytes = b"",
-        max_hops: int = MAX_HOPS,
+        max_hops: int = DEFAULT_MAX_HOPS,
     ):
         self.address = address
         self.servers = list(servers)
         self.server_side_ip = server_side_ip or address
         self.circuit_id = circuit_id
         self.remote_id = remote_id
-        self.max_hops = max_hops
+        self.max_hops = min(max_hops, MAX_HOPS)  # configurable, but never above 16
         self.log: list[str] = []
 
     def receive(self, data: bytes | Message, now: float, src_ip: str = ZERO_IP, src_port: int = CLIENT_PORT,
@@ -78,7 +80,7 @@ class RelayAgent:
     def _from_client(self, msg: Message, now: float) -> list[Outgoing]:
         if msg.hops > self.max_hops:
             # RFC 1542 §4.1.1: "MUST silently discard BOOTREQUEST messages whose
-            # 'hops' field exceeds the value 16" (or the configured maximum).
+            # 'hops' field exceeds the value 16", or the configured lower threshold.
             self._note(now, f"dropped request from {msg.mac}: hops {msg.hops} > {self.max_hops}")
             return []
         first_hop = msg.giaddr == ZERO_IP
