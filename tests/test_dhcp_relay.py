@@ -41,6 +41,13 @@ def test_existing_giaddr_is_kept():
     assert 82 not in m.options  # only the first-hop relay adds option 82
 
 
+def test_request_with_our_own_giaddr_is_dropped():
+    """RFC 3046 §2.1.1: a client packet whose nonzero giaddr is the relay's own address is discarded."""
+    r = relay()
+    assert r.receive(Message.discover(MAC, 1).set("giaddr", GI).encode(), 0.0) == []
+    assert "own" in r.log[-1]
+
+
 def test_too_many_hops_are_dropped():
     """RFC 1542 §4.1.1: discard BOOTREQUESTs whose hops exceed 16 (MUST), or a configurable
     lower threshold whose default SHOULD be 4."""

@@ -89,6 +89,10 @@ class RelayAgent:
             # forging relay information; discard.
             self._note(now, f"dropped request from {msg.mac}: option 82 present with giaddr 0")
             return []
+        if msg.giaddr == self.address:
+            # RFC 3046 §2.1.1: a request that already carries *our* giaddr is spoofed (or looping).
+            self._note(now, f"dropped request from {msg.mac}: giaddr {msg.giaddr} is this relay's own")
+            return []
         msg.hops += 1  # RFC 1542 §4.1.1
         if first_hop:
             msg.giaddr = self.address  # RFC 1542 §4.1.1: fill giaddr only if it is zero
