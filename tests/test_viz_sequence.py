@@ -188,7 +188,7 @@ def test_text_for_hand_made_trace():
     assert sequence_text(t).splitlines()[2:] == [
         "  0.000          |-SYN---------->|         :49152->:21",
         "  0.500          |<-RST----------|         :21->:49152",
-        "  1.000      [gave up]           |",
+        "  1.000          | [gave up]     |",
     ]
     assert sequence_text(Trace()) == "(empty trace)"
 

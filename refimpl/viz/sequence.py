@@ -262,11 +262,13 @@ def _draw_row(ax, lay: Layout, row: Row, colors: dict[str, str], show_ports: boo
                 linestyle=(0, (5, 3)) if broadcast else "-", zorder=3, gid=f"{kind}:{i}", **style)))
         label_x = (left + right) / 2
 
-    # The label is centred on the arrow and may run past its ends, over other lifelines (it has an
-    # opaque background), as far as the edge of the axes: so the numbers of a long 227 reply survive.
+    # The label is centred on the arrow but may run past its ends, over other lifelines (it has an
+    # opaque background): a long one slides sideways to stay inside the axes and is cut only when it
+    # is wider than the whole diagram. So the numbers of a long 227 reply survive.
     left_edge, right_edge = ax.get_xlim()
-    room = 2 * min(label_x - left_edge, right_edge - label_x) * inches_per_unit
-    label = _arrow_label(event, max(room, span))
+    label = _arrow_label(event, (right_edge - left_edge) * inches_per_unit)
+    half = len(label) * FONT * 0.56 / 72 / inches_per_unit / 2
+    label_x = min(max(label_x, left_edge + half), right_edge - half)
     label_color = LOST_COLOR if event.lost else "black"
     artists.append(ax.text(
         label_x, y - 0.1, label, ha="center", va="bottom", fontsize=FONT, color=label_color, zorder=6,
@@ -455,7 +457,7 @@ def sequence_text(
         if event.is_note:
             text = f"[{event.kind}{' ' + event.summary if event.summary else ''}]"
             text = _fit(text, col * 2 - 2)
-            start = max(x1 - len(text) // 2, margin)
+            start = x1 + 2  # just right of the lifeline, which stays visible
             chars[start:start + len(text)] = list(text)
         else:
             broadcast = event.dst == BROADCAST
@@ -480,7 +482,7 @@ def sequence_text(
             label = _fit(event.kind, length - 3)
             start = x1 + 2 if step > 0 else end + 2
             chars[start:start + len(label)] = list(label)
-            bits = []
+            bits = [event.kind] if label != event.kind else []  # cut in the arrow: spell it out
             if show_ports:
                 bits.append(f":{event.src_port}->:{event.dst_port}" if event.src_port else "")
             if broadcast:
