@@ -371,10 +371,10 @@ class Message:
             for code, value in self.options.items():
                 raw = ENCODERS[code](value)  # KeyError for codes without a codec
                 size = len(raw)
-                if size <= 255:
+                if size <= 255:  # the usual case, kept inline because it is hot
                     chunks.append(_CODE_LENGTH(code, size) + raw)
                 else:
-                    chunks += [_CODE_LENGTH(code, len(raw[k : k + 255])) + raw[k : k + 255] for k in range(0, size, 255)]
+                    chunks += _split(code, raw)
         except (KeyError, TypeError, ValueError):  # slow path: unknown codes, bad values
             return self._option_chunks_checked()
         return chunks
@@ -389,9 +389,7 @@ class Message:
                 raw = encode_option(code, value)  # unknown codes: raw bytes
             except (TypeError, ValueError, KeyError) as exc:
                 raise MessageError(_option_label(code), None, str(exc)) from None
-            chunks += [_CODE_LENGTH(code, len(raw[k : k + 255])) + raw[k : k + 255] for k in range(0, len(raw), 255)]
-            if not raw:
-                chunks.append(_CODE_LENGTH(code, 0))
+            chunks += _split(code, raw)
         return chunks
 
     def _encode_overloaded(self, header: bytes, chunks: list[bytes]) -> bytes:
@@ -592,6 +590,12 @@ class Message:
     def layout(self) -> list[Span]:
         """Span(name, offset, size) for every header field, the cookie and each option."""
         return layout_of(self.encode())
+
+
+def _split(code: int, raw: bytes) -> list[bytes]:
+    """Code, length, value; a value over 255 bytes becomes several options (RFC 3396 §5)."""
+    pieces = [raw[k : k + 255] for k in range(0, len(raw), 255)] or [b""]
+    return [_CODE_LENGTH(code, len(piece)) + piece for piece in pieces]
 
 
 def _header_text(message: Message, field: HeaderField, overload: int) -> str:
