@@ -453,3 +453,75 @@ def test_our_client_against_vsftpd(vsftpd, mode):
 
     asyncio.run(asyncio.wait_for(session(), 60))
     assert (root / "incoming" / f"{mode}.bin").read_bytes() == b"from our client"
+
+
+# -- IPv6 and time limits ------------------------------------------------------------------------
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="needs IPv6 loopback (::1)")
+@pytest.mark.parametrize("passive", [True, False], ids=["epsv", "eprt"])
+def test_ftplib_over_ipv6_uses_epsv_and_eprt(root, passive):
+    config = make_config(passive_ports=(0, 0))
+    with LiveServer(config, root, host="::1") as srv:
+        ftp = ftplib.FTP(timeout=10)
+        ftp.connect("::1", srv.port)
+        ftp.login()
+        ftp.set_pasv(passive)  # over IPv6 ftplib sends EPSV / EPRT (RFC 2428)
+        got = bytearray()
+        ftp.retrbinary("RETR /pub/data.bin", got.extend)
+        assert len(got) == 10240
+        with pytest.raises(ftplib.error_perm, match="^522"):
+            ftp.sendcmd("PASV")  # PASV cannot carry an IPv6 address
+        ftp.quit()
+    log = srv.command_log.getvalue()
+    assert ('"EPSV" 229' in log) if passive else ('"EPRT |2|::1|' in log)
+
+
+def test_idle_control_connection_is_closed(root):
+    config = make_config(passive_ports=(0, 0))
+    with LiveServer(config, root) as srv:
+        srv.server.idle_timeout = 0.5
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        s.close()
+        assert data.startswith(b"220 ") and b"421 Idle timeout" in data
+
+
+def test_passive_port_nobody_connects_to_gives_425(root):
+    config = make_config(passive_ports=(0, 0))
+    with LiveServer(config, root) as srv:
+        srv.server.data_timeout = 0.5
+        ftp = connect(srv)
+        ftp.sendcmd("PASV")
+        ftp.putcmd("RETR /pub/hello.txt")
+        assert ftp.getresp().startswith("150")
+        with pytest.raises(ftplib.error_temp, match="^425"):
+            ftp.getresp()
+        assert ftp.voidcmd("NOOP").startswith("200")
+        ftp.quit()
+
+
+def test_garbage_on_a_real_socket_does_not_stop_the_server(server):
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    s.recv(1024)
+    s.sendall(b"\xff\xfe\x00\x80garbage\r\n" + b"A" * 10000 + b"\r\nNOOP\r\n")
+    data = b""
+    while b"200 " not in data:
+        chunk = s.recv(4096)
+        assert chunk
+        data += chunk
+    assert b"500 " in data
+    s.close()
+    ftp = connect(server)  # and other sessions are fine
+    assert ftp.pwd() == "/"
+    ftp.quit()

@@ -644,6 +644,10 @@ def test_command_log_hides_passwords(w):
     assert any('"PASS ****" 230' in l for l in lines)
     assert not any("secret" in l for l in lines)
     assert lines[0].endswith('192.0.2.10 alice "USER alice" 331')
+    w.cmd("EPSV")
+    w.cmd("PASV")
+    lines = [l.line for l in w.logs if l.channel == "command"]
+    assert lines[-2].endswith('"EPSV" 229') and lines[-1].endswith('"PASV" 227')
 
 
 def test_xferlog_lines(anon, root):

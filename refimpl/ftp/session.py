@@ -171,6 +171,7 @@ class ServerSession:
         self.active_target: tuple[str, int] | None = None
         self.passive_port: int | None = None
         self.passive_reply = 227
+        self.listen_command = "PASV"
         self.transfer: Transfer | None = None
 
     # ------------------------------------------------------------------ API
@@ -216,11 +217,17 @@ class ServerSession:
         verb, _, arg = line.lstrip().partition(" ")
         verb = verb.upper()
         effects = self._dispatch(verb, arg, now)
+        command = f"{verb} {arg}".strip()
+        if any(isinstance(e, DataListen) for e in effects):
+            self.listen_command = command  # logged with its 227/229 once we listen
+            return effects
         code = next((e.code for e in effects if isinstance(e, Reply)), 0)
+        return [*effects, self._command_log(command, code, now)]
+
+    def _command_log(self, command: str, code: int, now: float) -> Log:
         user = self.account.name if self.account else (self.pending_user or "")
-        effects.append(Log("command", command_line(now=now, host=str(self.client_ip), user=user,
-                                                    command=f"{verb} {arg}".strip(), code=code)))
-        return effects
+        return Log("command", command_line(now=now, host=str(self.client_ip), user=user,
+                                           command=command, code=code))
 
     def data_listening(self, port: int, now: float) -> list:
         """The driver listens on ``port`` (after :class:`DataListen`): announce it."""
@@ -228,13 +235,16 @@ class ServerSession:
             return []
         self.data_state, self.passive_port = "listening", port
         if self.passive_reply == 229:
-            return [Reply(229, format_229(port))]
-        announce = self.config.passive_address or str(self.server_ip)
-        return [Reply(227, format_227(announce, port))]
+            reply = Reply(229, format_229(port))
+        else:
+            announce = self.config.passive_address or str(self.server_ip)
+            reply = Reply(227, format_227(announce, port))
+        return [reply, self._command_log(self.listen_command, reply.code, now)]
 
     def data_listen_failed(self, now: float, reason: str = "") -> list:
         self._reset_data()
-        return [Reply(425, "Can't open passive data connection: no free port.")]
+        reply = Reply(425, "Can't open passive data connection: no free port.")
+        return [reply, self._command_log(self.listen_command, reply.code, now)]
 
     def data_connected(self, now: float, peer: tuple | None = None) -> list:
         """The data connection is up (we connected, or we accepted ``peer``)."""
