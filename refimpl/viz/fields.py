@@ -284,7 +284,7 @@ def options_chain_text(msg) -> str:
     The first line draws the chain ``[code|len|value]`` the way the bytes
     follow one another; the table gives each option's offset, name and the
     value the codec decodes from it (an option split in several pieces,
-    RFC 3396, shows its joined value on every piece).
+    RFC 3396, shows the joined value on its first piece).
     """
     data = msg.encode()
     cookie_at = _cookie_offset()
@@ -306,7 +306,7 @@ def options_chain_text(msg) -> str:
             rows.append((str(t.offset), str(t.code), "", name, "", ""))
             continue
         chain.append(f"[{t.code}|{t.length}|{_short_hex(t.value, 4)}]")
-        if t.code in seen:  # RFC 3396 §5: a long option goes out in several pieces
+        if t.code in seen:  # RFC 3396: a long option goes out in several pieces
             decoded = f"(continues option {t.code}: the pieces are joined)"
         else:
             decoded = _clip(_decoded(msg, t.code), 60)
