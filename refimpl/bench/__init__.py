@@ -16,6 +16,7 @@ import time
 SECTIONS: list[str] = [
     "refimpl.bench.dhcp_codec",
     "refimpl.bench.dhcp_leases",
+    "refimpl.bench.grading",
 ]
 
 
