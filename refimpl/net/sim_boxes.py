@@ -20,7 +20,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from refimpl.net.sim import Host, Interface, Packet
+from refimpl.net.sim_host import Host, Interface
+from refimpl.net.sim_packet import Packet
 
 
 class Router(Host):

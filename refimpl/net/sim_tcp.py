@@ -33,7 +33,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # pragma: no cover
-    from refimpl.net.sim import Host, Packet
+    from refimpl.net.sim_host import Host
+    from refimpl.net.sim_packet import Packet
 
 
 class Listener:
@@ -108,7 +109,7 @@ class TcpConnection:
 
     # -- sending -----------------------------------------------------------
     def _packet(self, flags: str, payload: bytes) -> "Packet":
-        from refimpl.net.sim import Packet
+        from refimpl.net.sim_packet import Packet
 
         (lip, lport), (rip, rport) = self.local, self.remote
         return Packet("tcp", lip, lport, rip, rport, payload, flags=flags, flow=self.flow)
@@ -291,7 +292,7 @@ class TcpStack:
             return None
         if packet.flags != "RST":
             # RFC 793 §3.4 "Reset Generation": a segment for no connection is answered by RST.
-            from refimpl.net.sim import Packet
+            from refimpl.net.sim_packet import Packet
 
             rst = Packet("tcp", packet.dst_ip, packet.dst_port, packet.src_ip, packet.src_port, flags="RST", flow=packet.flow)
             self.host.send(rst)
