@@ -41,6 +41,12 @@ Rules this module follows (each cited where it is applied):
 * option overload (option 52): options continue in ``file`` and then
   ``sname`` (RFC 2131 §4.1, RFC 2132 §9.3, order from RFC 3396 §5).
 
+Speed without giving up the table: at import, the table becomes one
+``struct.Struct`` (all 236 header bytes + cookie in one C call) and one
+``operator.attrgetter`` (all fields read in one C call); each option is one
+dictionary lookup for its codec. ``python -m refimpl bench codec`` compares
+this with scapy on the same bytes.
+
 Sans-I/O and standard library only.
 """
 
