@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from refimpl.net.sim import BROADCAST_IP, Network
 
@@ -310,7 +312,8 @@ def test_bad_input_gets_clear_errors():
 
 def test_importing_sim_and_viz_stays_light():
     code = (
-        "import sys, refimpl.net.sim, refimpl.net.sim_tcp, refimpl.net.sim_boxes, refimpl.viz.sequence, refimpl.viz.player;"
+        "import sys, refimpl.net.sim, refimpl.net.sim_packet, refimpl.net.sim_host, refimpl.net.sim_tcp, refimpl.net.sim_boxes,"
+        " refimpl.viz.sequence, refimpl.viz.player;"
         "heavy = [m for m in ('matplotlib', 'ipywidgets', 'scapy') if m in sys.modules];"
         "print(heavy)"
     )
@@ -351,3 +354,24 @@ def test_a_relay_host_joins_two_segments_and_forwards_by_hand():
         ("relay", "*", BROADCAST_IP),
     ]
     assert net.trace[0].reached == ("relay",) and net.trace[3].reached == ("client",)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    loss=st.floats(0.0, 1.0),
+    jitter=st.floats(0.0, 0.05),
+    sends=st.lists(st.tuples(st.floats(0.0, 5.0), st.booleans()), max_size=30),
+)
+def test_every_datagram_is_recorded_once_and_the_trace_is_in_time_order(seed, loss, jitter, sends):
+    net, lan, (a, b, c) = lan_with("a", "b", "c", seed=seed)
+    got = []
+    b.udp(9, lambda pkt: got.append(pkt.payload))
+    net.impair(loss=loss, jitter=jitter)
+    for k, (when, broadcast) in enumerate(sends):
+        a.call_at(when, a.send_udp, 1, BROADCAST_IP if broadcast else b.ip, 9, b"%d" % k)
+    net.run(until=10)
+    assert sorted(e.raw for e in net.trace) == sorted(b"%d" % k for k in range(len(sends)))
+    assert sorted(got) == sorted(e.raw for e in net.trace if not e.lost)
+    times = [e.time for e in net.trace]
+    assert times == sorted(times)
