@@ -290,6 +290,12 @@ def test_set_rejects_bad_header_values(name, value, field, offset):
     assert (info.value.field, info.value.offset) == (field, offset)
 
 
+def test_constructor_takes_fields_and_options_by_name():
+    m = Message(op=2, xid=9, mac=MAC, options={"message_type": "offer", 51: 60})
+    assert (m.op, m.xid, m.mac) == (2, 9, MAC)
+    assert m.options == {53: MessageType.OFFER, 51: 60}
+
+
 def test_set_rejects_bad_option_values_naming_the_option():
     with pytest.raises(MessageError, match=r"option 51 \(lease_time\)"):
         Message().set("lease_time", -5)

@@ -229,7 +229,11 @@ class Message:
         """An empty BOOTREQUEST for Ethernet; keyword arguments set fields or options by name."""
         self.__dict__.update(_DEFAULTS, options={})
         for name, value in fields.items():
-            self.set(name, value)
+            if name == "options":  # Message(options={"router": [...], 51: 3600})
+                for option, option_value in value.items():
+                    self.set(option, option_value)
+            else:
+                self.set(name, value)
 
     # -- attribute access: header fields are checked when assigned --------
     def __setattr__(self, name: str, value: Any) -> None:
