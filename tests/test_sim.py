@@ -375,3 +375,17 @@ def test_every_datagram_is_recorded_once_and_the_trace_is_in_time_order(seed, lo
     assert sorted(got) == sorted(e.raw for e in net.trace if not e.lost)
     times = [e.time for e in net.trace]
     assert times == sorted(times)
+
+
+def test_topology_lists_segments_and_interfaces():
+    net = Network()
+    lan, wan = net.segment("lan", "192.0.2.0/24"), net.segment("wan", "203.0.113.0/24", delay=0.01)
+    net.host("client", lan, gateway="192.0.2.1")
+    net.nat("nat", (lan, "192.0.2.1/24"), (wan, "203.0.113.1/24"))
+    assert net.topology().splitlines() == [
+        "segment lan 192.0.2.0/24 (delay 1 ms)",
+        "  client     0.0.0.0 (no address) 02:00:00:00:00:01  gateway 192.0.2.1",
+        "  nat        192.0.2.1/24         02:00:00:00:00:02  [natbox]",
+        "segment wan 203.0.113.0/24 (delay 10 ms)",
+        "  nat        203.0.113.1/24       02:00:00:00:00:03  [natbox]",
+    ]

@@ -159,6 +159,19 @@ class Network:
         # 02:... is a locally administered address (IEEE 802: bit 1 of the first octet)
         return "02:00:00:00:{:02x}:{:02x}".format(n >> 8 & 0xFF, n & 0xFF)
 
+    def topology(self) -> str:
+        """The network as text: each segment with the interfaces on it (a lesson's first print)."""
+        lines = []
+        for seg in self.segments.values():
+            lines.append(f"segment {seg.name} {seg.subnet or ''} (delay {seg.delay * 1000:g} ms)".replace("  ", " "))
+            for iface in seg.interfaces:
+                host = iface.host
+                address = f"{iface.ip}/{iface.prefixlen}" if iface.ip != ANY_IP else "0.0.0.0 (no address)"
+                extra = f"  gateway {host.gateway}" if host.gateway else ""
+                role = f"  [{type(host).__name__.lower()}]" if type(host) is not Host else ""
+                lines.append(f"  {host.name:<10} {address:<20} {iface.mac}{extra}{role}")
+        return "\n".join(lines)
+
     # -- loss and delay injection -------------------------------------------
     def impair(self, **rule) -> Impairment:
         """Add a loss/delay rule, e.g. ``net.impair(kind="DHCPOFFER", drop_nth={1})``.
