@@ -191,6 +191,8 @@ def test_blank_lines_are_ignored(anon):
 def test_line_too_long(anon):
     replies = anon.feed(anon.session.receive_data(b"NOOP " + b"x" * 5000, 1))
     assert [r.code for r in replies] == [500]
+    # the tail of the long line is dropped, not run as a command of its own
+    assert [r.code for r in anon.feed(anon.session.receive_data(b"xxDELE x\r\nPWD\r\n", 1))] == [257]
     assert anon.code("NOOP") == 200  # the server keeps serving
 
 

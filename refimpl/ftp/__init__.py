@@ -14,13 +14,14 @@
     client       the client state machine and the reply parser
 """
 
+from .client import FTPClient, ReplyParser
 from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
 from .jail import JailedFS, JailError
 from .session import ServerConfig, ServerSession
 from .users import Account, User, UserDB, hash_password, user_line, verify_password
 
 __all__ = [
-    "Account", "Close", "CloseData", "DataConnect", "DataListen", "JailError", "JailedFS", "Log",
+    "Account", "FTPClient", "ReplyParser", "Close", "CloseData", "DataConnect", "DataListen", "JailError", "JailedFS", "Log",
     "Reply", "SendData", "SendFile", "ServerConfig", "ServerSession", "User", "UserDB",
     "hash_password", "user_line", "verify_password", "Wait",
 ]

@@ -151,6 +151,7 @@ class ServerSession:
         self.server_ip = _ip(server_addr[0])
         self.opened = now
         self.buffer = b""
+        self.discarding = False  # inside an overlong command line
         self.closed = False
         self.counted = False  # did the guard count this connection?
         # login
@@ -195,10 +196,14 @@ class ServerSession:
             end = self.buffer.find(b"\n")
             if end < 0:
                 if len(self.buffer) > self.config.max_line:
-                    self.buffer = b""
+                    # refuse once, then drop everything up to the end of this line
+                    self.buffer, self.discarding = b"", True
                     effects.append(Reply(500, "Command line too long."))
                 break
             line, self.buffer = self.buffer[: end + 1], self.buffer[end + 1 :]
+            if self.discarding:
+                self.discarding = False  # the tail of an overlong line
+                continue
             if len(line) > self.config.max_line:
                 effects.append(Reply(500, "Command line too long."))
                 continue
@@ -664,6 +669,8 @@ class ServerSession:
         return [Reply(213, listing.mdtm(self.fs.stat(vpath)))]
 
     def ftp_REST(self, arg: str, now: float) -> list:
+        # RFC 3659 §5: the offset counts bytes of the file as stored (stream
+        # mode). In TYPE A a client should not resume; we simply seek the file.
         text = arg.strip()
         if not text.isdigit():
             return [Reply(501, f"Invalid REST parameter {text[:20]!r}.")]
