@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ftplib
 import os
 import shutil
@@ -524,4 +525,53 @@ def test_garbage_on_a_real_socket_does_not_stop_the_server(server):
     s.close()
     ftp = connect(server)  # and other sessions are fine
     assert ftp.pwd() == "/"
+    ftp.quit()
+
+
+# -- RFC 959 port 20 and RFC 2577 on real sockets ----------------------------------------------
+
+def test_active_mode_connects_from_port_20_when_root(server):
+    ftp = connect(server)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    try:
+        port = listener.getsockname()[1]
+        ftp.sendcmd(f"PORT 127,0,0,1,{port >> 8},{port & 255}")
+        ftp.sendcmd("TYPE I")
+        assert ftp.sendcmd("RETR /pub/hello.txt").startswith("150")
+        conn, peer = listener.accept()
+        got = b""
+        while chunk := conn.recv(4096):
+            got += chunk
+        conn.close()
+        assert ftp.voidresp().startswith("226") and got == b"hello\nworld\n"
+        if os.geteuid() == 0:
+            assert peer[1] == 20  # RFC 959 §3.2: the server's data port L-1
+        else:
+            assert peer[1] != 20  # port 20 needs root: any port instead
+    finally:
+        listener.close()
+    ftp.quit()
+
+
+def test_passive_connection_from_another_address_is_refused(server):
+    ftp = connect(server)
+    ftp.sendcmd("TYPE I")
+    host, port = ftplib.parse227(ftp.sendcmd("PASV"))
+    # 127.0.0.2 is loopback too, but not the address of our control connection
+    thief = socket.create_connection((host, port), timeout=10, source_address=("127.0.0.2", 0))
+    ftp.putcmd("RETR /pub/hello.txt")
+    stolen = b""
+    with contextlib.suppress(OSError):
+        while chunk := thief.recv(4096):
+            stolen += chunk
+    thief.close()
+    assert stolen == b""
+    # either the thief came first (refused; RETR then finds no data connection: 425) or
+    # RETR came first (150, then the thief is refused: 425) - never a transfer to 127.0.0.2
+    resp = ftp.getline()
+    assert resp[:3] in ("150", "425")
+    if resp.startswith("150"):
+        assert ftp.getline().startswith("425")
+    assert ftp.voidcmd("NOOP").startswith("200")
     ftp.quit()
