@@ -231,3 +231,39 @@ def test_player_shows_message_show_and_figures():
     p = SequencePlayer(t, extra_view=lambda i, e: Figure(figsize=(2, 2)))
     assert "op=1 xid=0x1" in p.details.value
     assert p.extra.value[:4] == b"\x89PNG" and p.extra.layout.display == ""
+
+
+def long_trace(n=50) -> Trace:
+    net = Network()
+    lan = net.segment("lan", "192.0.2.0/24")
+    a, b = net.host("a", lan, ip="192.0.2.1"), net.host("b", lan, ip="192.0.2.2")
+    b.udp(9)
+    for k in range(n):
+        a.call_at(k, a.send_udp, 1, b.ip, 9, b"%d\r\n" % k)
+    net.run()
+    return net.trace
+
+
+def test_long_traces_are_clipped_with_a_mention():
+    trace = long_trace(50)
+    fig = sequence_diagram(trace, max_rows=20)
+    assert len(gids(fig, "label:")) == 20
+    assert "30 more events" in fig.axes[0].get_xlabel()
+    assert len(gids(sequence_diagram(trace, max_rows=None), "label:")) == 50
+    assert animate_sequence(trace, max_rows=10)._course_rows == 10
+
+
+def test_player_slides_a_window_along_a_long_trace():
+    pytest.importorskip("ipywidgets")
+    from refimpl.viz.player import SequencePlayer
+
+    trace = long_trace(50)
+    p = SequencePlayer(trace, window=10)
+    part, upto = p._window(0)
+    assert (len(part), upto) == (10, 1)
+    p.show(34)
+    part, upto = p._window(34)
+    assert [e.raw for e in part][upto - 1] == b"34\r\n" and len(part) == 10
+    assert p.details_text(34).startswith("#35/50")
+    part, upto = p._window(49)
+    assert (len(part), upto) == (10, 10)

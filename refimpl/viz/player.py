@@ -5,7 +5,7 @@ stopping at one message and looking inside it. The player keeps three views
 in step with one slider:
 
 1. the diagram so far (``sequence_diagram(trace, upto=i + 1)``, current row
-   shaded);
+   shaded; a long trace is shown through a window of ``window`` rows);
 2. the current message: ``event.message.show()`` if the decoder gave it one,
    else its summary and a hexdump of the raw bytes;
 3. optionally ``extra_view(index, event)``, returning a matplotlib Figure or
@@ -96,13 +96,17 @@ class SequencePlayer:
         show_ports: bool = True,
         interval: int = 1500,
         dpi: int = 80,
+        window: int = 30,
     ):
         import ipywidgets as widgets
 
         self.trace = trace
-        self.rows = layout(trace, hosts).rows
+        full = layout(trace, hosts)
+        self.rows = full.rows
+        self.window = max(int(window), 1)
         self.extra_view = extra_view
-        self.options = dict(hosts=hosts, title=title, show_ports=show_ports)
+        # fixed lifelines, so they do not move when the window slides along a long trace
+        self.options = dict(hosts=hosts if hosts is not None else full.hosts, title=title, show_ports=show_ports)
         self.dpi = dpi
         last = max(len(self.rows) - 1, 0)
         self.play = widgets.Play(min=0, max=last, step=1, interval=interval, description="play")
@@ -140,7 +144,8 @@ class SequencePlayer:
         row = self.rows[i]
         from matplotlib.figure import Figure
 
-        fig = sequence_diagram(self.trace, upto=i + 1, **self.options)
+        part, upto = self._window(i)
+        fig = sequence_diagram(part, upto=upto, max_rows=None, **self.options)
         self.diagram.value = _png(fig, self.dpi)
         self.details.value = "<pre style='font-size:12px;line-height:1.3'>" + html.escape(self.details_text(i)) + "</pre>"
         if self.extra_view is not None:
@@ -152,6 +157,14 @@ class SequencePlayer:
             else:
                 self.extra.layout.display = "none"
                 self.extra_text.value = "<pre>" + html.escape("" if view is None else str(view)) + "</pre>"
+
+    def _window(self, i: int) -> tuple[Trace, int]:
+        """(trace to draw, upto) for row ``i``: the whole trace, or ``window`` rows ending at ``i``."""
+        if len(self.rows) <= self.window:
+            return self.trace, i + 1
+        start = max(0, min(i - self.window + 1, len(self.rows) - self.window))
+        first, last = self.rows[start].index, self.rows[start + self.window - 1].index
+        return Trace(self.trace.events[first:last + 1], self.trace.addresses), i - start + 1
 
     def details_text(self, i: int) -> str:
         row = self.rows[i]

@@ -304,6 +304,21 @@ def _draw(trace: Trace, ax, hosts, title, show_ports) -> tuple[Layout, list, lis
     return lay, base, per_row
 
 
+def clip(trace: Trace, hosts=None, max_rows: int | None = None) -> tuple[Trace, int]:
+    """The first ``max_rows`` drawable events of ``trace``, and how many rows were left out."""
+    rows = layout(trace, hosts).rows
+    if max_rows is None or len(rows) <= max_rows:
+        return trace, 0
+    last = rows[max(max_rows, 1) - 1].index
+    return Trace(trace.events[: last + 1], trace.addresses), len(rows) - max(max_rows, 1)
+
+
+def _mention_hidden(ax, hidden: int) -> None:
+    if hidden:
+        ax.set_xlabel(f"\u2026 and {hidden} more events (slice the trace, or raise max_rows, to see them)",
+                      fontsize=FONT, color="#555555", style="italic")
+
+
 def sequence_diagram(
     trace: Trace,
     ax=None,
@@ -312,17 +327,21 @@ def sequence_diagram(
     show_ports: bool = True,
     upto: int | None = None,
     highlight: int | None = None,
+    max_rows: int | None = 80,
 ):
     """Draw ``trace`` as a sequence diagram and return the matplotlib Figure.
 
     ``hosts`` picks and orders the lifelines (a dict maps name -> header
     text). ``upto`` draws only the first ``upto`` rows but keeps the full
     layout, so a stepper does not jump; ``highlight`` shades one row (by
-    default, with ``upto``, the last one drawn).
+    default, with ``upto``, the last one drawn). At most ``max_rows`` rows
+    are drawn (half an inch each); slice the trace to see later ones.
     """
+    trace, hidden = clip(trace, hosts, max_rows)
     if ax is None:
         fig, ax = _new_figure(layout(trace, hosts), title)
     lay, _, per_row = _draw(trace, ax, hosts, title, show_ports)
+    _mention_hidden(ax, hidden)
     if upto is not None:
         for artists in per_row[max(upto, 0):]:
             for artist in artists:
@@ -344,6 +363,7 @@ def animate_sequence(
     interval: int = 900,
     repeat: bool = False,
     dpi: int = 72,
+    max_rows: int | None = 40,
 ):
     """A FuncAnimation that reveals one message per frame (frame k shows rows 0..k).
 
@@ -353,10 +373,11 @@ def animate_sequence(
     """
     from matplotlib.animation import FuncAnimation
 
-    lay0 = layout(trace, hosts)
-    fig, ax = _new_figure(lay0, title)
+    trace, hidden = clip(trace, hosts, max_rows)
+    fig, ax = _new_figure(layout(trace, hosts), title)
     fig.set_dpi(dpi)
     lay, _, per_row = _draw(trace, ax, hosts, title, show_ports)
+    _mention_hidden(ax, hidden)
     band = ax.axhspan(-0.45, 0.4, color="#ffe9a8", alpha=0.55, zorder=0, gid="highlight")
     frames = max(len(lay.rows), 1)
 
@@ -393,8 +414,10 @@ def to_html_player(anim, default_mode: str = "once") -> str:
         matplotlib.rcParams["animation.embed_limit"] = limit
 
 
-def side_by_side(trace_a: Trace, trace_b: Trace, titles: Sequence[str] = ("A", "B"), hosts=None, show_ports: bool = True):
+def side_by_side(trace_a: Trace, trace_b: Trace, titles: Sequence[str] = ("A", "B"), hosts=None,
+                 show_ports: bool = True, max_rows: int | None = 80):
     """Two sequence diagrams next to each other (e.g. active PORT vs passive PASV)."""
+    (trace_a, hidden_a), (trace_b, hidden_b) = clip(trace_a, hosts, max_rows), clip(trace_b, hosts, max_rows)
     lay_a, lay_b = layout(trace_a, hosts), layout(trace_b, hosts)
     columns = max(len(lay_a.hosts), len(lay_b.hosts))
     width = 2 * max(6.0, COLUMN * 0.85 * max(columns - 1, 1) + 2.6)
@@ -403,6 +426,8 @@ def side_by_side(trace_a: Trace, trace_b: Trace, titles: Sequence[str] = ("A", "
     ax_a, ax_b = fig.subplots(1, 2)
     _draw(trace_a, ax_a, hosts, titles[0], show_ports)
     _draw(trace_b, ax_b, hosts, titles[1], show_ports)
+    _mention_hidden(ax_a, hidden_a)
+    _mention_hidden(ax_b, hidden_b)
     # same row scale on both sides, so equal steps look equal
     rows = max(len(lay_a.rows), len(lay_b.rows)) + 1
     for ax in (ax_a, ax_b):
