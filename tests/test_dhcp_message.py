@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from refimpl.dhcp import HEADER_FIELDS, Message, MessageError, MessageType, Span, hexdump
@@ -433,8 +433,12 @@ option_values = st.one_of(
     st.tuples(st.sampled_from([43, 60]), st.binary(min_size=1, max_size=300)),
     st.tuples(st.just(55), st.lists(st.integers(1, 254), min_size=1, max_size=10)),
     st.tuples(st.just(82), st.dictionaries(st.integers(1, 10), st.binary(max_size=8), min_size=1, max_size=3)),
+    st.tuples(st.just(2), st.integers(-(2**31), 2**31 - 1)),
+    st.tuples(st.just(121), st.lists(st.tuples(st.sampled_from(["0.0.0.0/0", "10.0.0.0/8", "192.0.2.128/25"]), addresses),
+                                     min_size=1, max_size=3)),
+    st.tuples(st.just(125), st.dictionaries(st.integers(0, 2**32 - 1), st.dictionaries(st.integers(0, 255), st.binary(max_size=5), max_size=2), min_size=1, max_size=2)),
     st.tuples(st.integers(160, 254), st.binary(max_size=40)),  # unknown codes
-)
+)  # fmt: skip
 
 
 
@@ -459,6 +463,22 @@ messages = st.builds(
 def test_round_trip(m):
     data = m.encode()
     assert len(data) >= 300
+    back = Message.decode(data)
+    assert back == m
+    assert back.encode() == data
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages, st.sampled_from([1, 2, 3]))
+def test_round_trip_with_overload(m, overload):
+    m.sname, m.file = b"", b""  # option 52 hands these fields to the options
+    m.options = {52: overload, **m.options}
+    try:
+        data = m.encode()
+    except MessageError as err:
+        assert err.field == "options" and "do not fit" in str(err)
+        assume(False)  # too many options even for file + sname: a legal refusal
+    assert len(data) <= 548  # RFC 2131 §2: 236 + a 312-byte options field
     back = Message.decode(data)
     assert back == m
     assert back.encode() == data
