@@ -671,3 +671,30 @@ def test_reply_effects_in_order_for_active_retr(anon):
     effects = anon.session.receive_line("RETR /pub/hello.txt", anon.now)
     kinds = [type(e).__name__ for e in effects]
     assert kinds[:2] == ["Reply", "DataConnect"]  # 150 goes out before we connect
+
+
+def test_nlst_missing_is_550(anon):
+    anon.cmd("PASV")
+    assert anon.code("NLST /nope") == 550
+
+
+def test_ipv6_session_uses_epsv_and_eprt(root):
+    w = Wire(root, client=("2001:db8::10", 50000), server=("2001:db8::1", 21))
+    w.login()
+    assert w.code("PASV") == 522  # 227 cannot carry an IPv6 address
+    assert w.code("PORT 192,0,2,10,156,64") == 522
+    assert w.code("EPSV 1") == 522
+    reply = w.cmd("EPSV")[0]
+    assert reply.code == 229 and w.listen.ip == "2001:db8::1"
+    assert w.code("EPRT |1|192.0.2.10|40000|") == 522
+    assert w.code("EPRT |2|2001:db8::99|40000|") == 500  # not the client's address
+    assert w.code("EPRT |2|2001:db8::10|40000|") == 200
+    w.cmd("RETR /pub/hello.txt")
+    assert w.connects[-1] == DataConnect("2001:db8::10", 40000, 20)
+
+
+def test_ipv4_mapped_client_address_counts_as_ipv4(root):
+    w = Wire(root, client=("::ffff:192.0.2.10", 50000), server=("::ffff:192.0.2.1", 21))
+    w.login()
+    assert w.code("PORT 192,0,2,10,156,64") == 200
+    assert parse_227(w.cmd("PASV")[0].text)[0] == "192.0.2.1"
