@@ -189,7 +189,6 @@ def _setup_axes(ax, lay: Layout, title: str | None) -> list:
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     ax.set_xticks([])
-    ax.set_yticks([row.y for row in lay.rows])
     _time_labels(ax, lay, None)
     ax.tick_params(axis="y", length=2)
     ax.set_ylabel("time (s)", fontsize=FONT, color="#555555")
