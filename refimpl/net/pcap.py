@@ -93,38 +93,64 @@ def read_datagrams(path: str | Path) -> list[CapturedDatagram]:
     return found
 
 
-def _roles(datagrams: Iterable[CapturedDatagram]) -> dict[str, str]:
-    """MAC (or IP) -> "client" / "server" / "relay", from what each host sent."""
-    roles: dict[str, str] = {}
+def _roles(datagrams: Iterable[CapturedDatagram]) -> dict[str, tuple[str, str]]:
+    """MAC (or IP) -> (role, identity), from what each host sent.
+
+    The identity groups keys that are one machine: a relay box has a MAC on
+    each segment, but both use the same ``giaddr``.
+    """
+    roles: dict[str, tuple[str, str]] = {}
     for d in datagrams:
         m = d.message
         if m is None:
             continue
         if m.op == 1 and d.src_port == 68:
-            roles.setdefault(d.src_mac or m.mac, "client")
-            if d.src_mac and d.src_mac != m.mac:
-                roles.setdefault(m.mac, "client")
+            # The client is chaddr (a frame from another MAC was routed by a router).
+            roles.setdefault(m.mac, ("client", m.mac))
         elif m.op == 2 and m.get("server_id") == d.src_ip:
-            roles.setdefault(d.src_key, "server")
+            roles.setdefault(d.src_key, ("server", d.src_key))
         elif m.op == 1 or (m.op == 2 and d.dst_port == 68):
-            roles.setdefault(d.src_key, "relay")
+            roles.setdefault(d.src_key, ("relay", m.giaddr if m.giaddr != "0.0.0.0" else d.src_key))
     return roles
 
 
 def host_names(datagrams: list[CapturedDatagram], names: dict[str, str] | None = None) -> dict[str, str]:
-    """MAC (or IP) -> lifeline name; ``names`` wins where given."""
+    """MAC (and IP) -> lifeline name; ``names`` wins where given.
+
+    IP addresses are named too, from DHCP's own fields: the server identifier
+    (option 54) is the server's, ``giaddr`` the relay's, the ``yiaddr`` of a
+    DHCPACK the client's. So a RENEW routed through a relay box still shows
+    as "client -> server", not as a packet to the router's MAC.
+    """
     roles = _roles(datagrams)
-    counts: dict[str, int] = {}
-    for role in roles.values():
-        counts[role] = counts.get(role, 0) + 1
-    numbered: dict[str, int] = {}
+    machines: dict[str, list[str]] = {}  # role -> identities in order of appearance
+    for role, identity in roles.values():
+        if identity not in machines.setdefault(role, []):
+            machines[role].append(identity)
     result: dict[str, str] = {}
-    for key, role in roles.items():
-        if counts[role] == 1:
-            result[key] = role
-        else:
-            numbered[role] = numbered.get(role, 0) + 1
-            result[key] = f"{role}{numbered[role]}"
+    for key, (role, identity) in roles.items():
+        same = machines[role]
+        result[key] = role if len(same) == 1 else f"{role}{same.index(identity) + 1}"
+    for d in datagrams:
+        m = d.message
+        if m is None:
+            continue
+        sender = result.get(d.src_key)
+        role = roles.get(d.src_key, ("", ""))[0]
+        if m.op == 2 and m.get("server_id") == d.src_ip and role == "server":
+            result.setdefault(d.src_ip, sender)  # the server's own address
+        if m.op == 1 and d.src_port == 67 and m.giaddr == d.src_ip and role == "relay":
+            result.setdefault(d.src_ip, sender)  # the relay's address on the client's segment
+        if m.message_type is not None and m.message_type.name == "ACK" and m.yiaddr != "0.0.0.0":
+            if m.mac in result:
+                result.setdefault(m.yiaddr, result[m.mac])  # the address the client was given
+    # A server seen only through a relay (a capture on the client's segment):
+    # name its identifier too, so routed unicasts read "client -> server".
+    for d in datagrams:
+        server_id = d.message.get("server_id") if d.message is not None else None
+        if server_id and server_id not in result:
+            taken = set(result.values())
+            result[server_id] = next(n for n in ("server", *(f"server{i}" for i in range(2, 99))) if n not in taken)
     result.update({k.lower(): v for k, v in (names or {}).items()})
     return result
 
@@ -149,13 +175,14 @@ def to_trace(datagrams: list[CapturedDatagram], names: dict[str, str] | None = N
     """Events (times relative to the first datagram) from captured datagrams."""
     named = host_names(datagrams, names)
 
-    def name_of(mac: str, ip: str) -> str:
-        return named.get(mac) or named.get(ip) or ip or mac
+    def name_of(mac: str, ip: str, chaddr: str = "") -> str:
+        return named.get(ip) or named.get(mac) or named.get(chaddr) or ip or mac
 
     trace = Trace()
     start = datagrams[0].time if datagrams else 0.0
     for d in datagrams:
-        src = name_of(d.src_mac, d.src_ip)
+        from_client = d.message is not None and d.message.op == 1 and d.src_port == 68
+        src = name_of(d.src_mac, d.src_ip, d.message.mac if from_client else "")
         dst = BROADCAST if d.broadcast else name_of(d.dst_mac, d.dst_ip)
         message: Any = d.message
         if message is not None:

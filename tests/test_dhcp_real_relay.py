@@ -1,0 +1,95 @@
+"""Our relay carries a real client's exchange (busybox udhcpc) to our server across two segments.
+
+    client ----- 192.0.2.0/24 ----- relay ----- 198.51.100.0/24 ----- server
+    (no address)            192.0.2.1   198.51.100.1           198.51.100.2
+
+The relay is also the router (IP forwarding on), so the client's unicast
+RENEW and RELEASE reach the server directly, as RFC 2131 §4.4.5 intends.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from dhcp_real_harness import (capture, check_dissects, dhcp_kinds, interface_mac, need_lab, refimpl, start_logged,
+                               start_server, stop, wait_until, write_script)  # fmt: skip
+from refimpl.dhcp.leasefile import LeaseFile
+from refimpl.net.netns import Lab
+from refimpl.net.pcap import read_trace
+
+pytestmark = [pytest.mark.needs_root, pytest.mark.needs_tool, pytest.mark.slow]
+
+SCRIPT = """#!/bin/sh
+echo "$1 ip=$ip router=$router serverid=$serverid" >> {out}
+case "$1" in
+  bound|renew) ip addr replace "$ip/${{mask:-24}}" dev "$interface"
+               [ -n "$router" ] && ip route replace default via "$router" dev "$interface" ;;
+  deconfig) ip -4 addr flush dev "$interface" ;;
+esac
+exit 0
+"""
+
+
+def test_relay_carries_udhcpc_to_our_server(tmp_path):
+    need_lab("udhcpc", "tcpdump")
+    out = tmp_path / "events"
+    script = write_script(tmp_path / "u.sh", SCRIPT.format(out=out))
+    leases = tmp_path / "leases.csv"
+    with Lab("relay") as lab:
+        client, relay, server = lab.host("client"), lab.host("relay"), lab.host("server")
+        c_if, rc_if = lab.link(client, None, relay, "192.0.2.1/24")
+        rs_if, s_if = lab.link(relay, "198.51.100.1/24", server, "198.51.100.2/24")
+        relay.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        server.ip("route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+        with capture(client, c_if, tmp_path / "client_side.pcap") as near, \
+                capture(server, s_if, tmp_path / "server_side.pcap") as far:  # fmt: skip
+            srv, srv_log = start_server(server, tmp_path, "--interface", s_if, "--server-ip", "198.51.100.2",
+                                        "--pool", "192.0.2.10-192.0.2.20", "--network", "192.0.2.0/24",
+                                        "--router", "192.0.2.1", "--lease-file", str(leases))  # fmt: skip
+            relay_log = tmp_path / "relay.log"
+            rel = start_logged(relay, refimpl("dhcp-relay", "--client-interface", rc_if, "--server", "198.51.100.2"),
+                               relay_log)  # fmt: skip
+            wait_until(lambda: "relaying from" in relay_log.read_text() or rel.poll() is not None, 20, "the relay")
+            assert rel.poll() is None, relay_log.read_text()
+            udhcpc = start_logged(client, ["udhcpc", "-f", "-R", "-i", c_if, "-s", str(script), "-t", "5", "-T", "1"],
+                                  tmp_path / "udhcpc.log")  # fmt: skip
+            bound = wait_until(lambda: [e for e in out.read_text().splitlines() if e.startswith("bound")]
+                               if out.exists() else [], 20, "udhcpc bound via the relay")  # fmt: skip
+            assert "ip=192.0.2.10 " in bound[0] and "serverid=198.51.100.2" in bound[0], bound
+            udhcpc.send_signal(signal.SIGUSR1)  # renew: unicast to 198.51.100.2, routed by the relay box
+            wait_until(lambda: "renew" in out.read_text(), 10, "the renewal")
+            udhcpc.send_signal(signal.SIGTERM)  # -R: release
+            udhcpc.wait(timeout=10)
+            wait_until(lambda: "DHCPRELEASE of 192.0.2.10" in srv_log.read_text(), 10, "the release at the server")
+            assert stop(rel) == 0 and stop(srv) == 0
+        relay_macs = {interface_mac(relay, rc_if), interface_mac(relay, rs_if)}
+        server_mac = interface_mac(server, s_if)
+    rtext, stext = relay_log.read_text(), srv_log.read_text()
+    assert "DHCPDISCOVER from" in rtext and "forwarded to 198.51.100.2:67 (giaddr 192.0.2.1, hops 1)" in rtext
+    assert "DHCPOFFER on 192.0.2.10" in rtext and "DHCPACK on 192.0.2.10" in rtext
+    assert "DHCPDISCOVER from" in stext and "via 192.0.2.1" in stext  # the server saw giaddr
+    assert "relay: giaddr port 67" in stext
+    assert {r.address: r.state for r in LeaseFile(leases).replay()} == {"192.0.2.10": "released"}
+    # On the client's segment: the relay delivered OFFER and ACK; on the server's: it forwarded requests.
+    assert dhcp_kinds(near, interface_mac_of(near, "relay"))[:2] == ["DHCPOFFER", "DHCPACK"]
+    far_trace = read_trace(far)
+    assert far_trace.kinds()[:4] == ["DHCPDISCOVER", "DHCPOFFER", "DHCPREQUEST", "DHCPACK"]
+    assert {e.src for e in far_trace} >= {"relay", "server"}
+    # The RENEW routed by the relay box is named by its IP addresses: client -> server.
+    renew = [e for e in far_trace if e.kind == "DHCPREQUEST" and e.message.ciaddr == "192.0.2.10"]
+    assert renew and (renew[0].src, renew[0].dst) == ("client", "server")
+    assert all(e.message.giaddr == "192.0.2.1" for e in far_trace if e.kind in ("DHCPDISCOVER", "DHCPOFFER"))
+    assert all(82 in e.message.options for e in far_trace if e.src == "relay" and e.src_port == 67)
+    assert all(82 not in e.message.options for e in read_trace(near) if e.kind in ("DHCPOFFER", "DHCPACK"))
+    assert check_dissects(near, relay_macs) >= 2
+    assert check_dissects(far, relay_macs | {server_mac}) >= 4
+
+
+def interface_mac_of(pcap, role: str) -> str:
+    """The MAC address the capture's host naming gave ``role``."""
+    from refimpl.net.pcap import host_names, read_datagrams
+
+    names = host_names(read_datagrams(pcap))
+    return next(key for key, name in names.items() if name == role and ":" in key)
