@@ -264,3 +264,27 @@ def test_xferlog_format():
 def test_command_log_masks_pass():
     line = command_line(now=0, host="192.0.2.10", user="bob", command="PASS hunter2", code=230)
     assert "hunter2" not in line and line.endswith('"PASS ****" 230')
+
+
+def test_unknown_user_costs_as_much_as_a_known_one():
+    import time
+    db = UserDB.parse(user_line("bob", "pw"))
+    db.authenticate("nobody", "x")  # warm up the dummy hash
+    def cost(name):
+        start = time.perf_counter()
+        assert db.authenticate(name, "wrong") is None
+        return time.perf_counter() - start
+    known = min(cost("bob") for _ in range(3))
+    unknown = min(cost("nobody") for _ in range(3))
+    assert unknown > known / 3  # both run scrypt; without the dummy it would be ~1000x faster
+
+
+@settings(max_examples=150)
+@given(st.integers(100, 599), st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30),
+                                       min_size=1, max_size=6))
+def test_reply_format_and_parser_roundtrip(code, lines):
+    from refimpl.ftp.client import ReplyParser
+    (parsed,) = ReplyParser().feed(format_reply(code, lines))
+    assert parsed.code == code
+    expected = [l if i in (0, len(lines) - 1) or not l[:3].isdigit() else " " + l for i, l in enumerate(lines)]
+    assert list(parsed.lines) == expected

@@ -179,13 +179,27 @@ class UserDB:
             return Account(name, "anonymous", self.anonymous_home, READ_PERMS,
                            dir_perms, may_overwrite=False, ident=password)
         user = self.users.get(name)
-        if user is None or not verify_password(password, user.password_hash):
+        if user is None:
+            # Spend the same time as for a real user, so the answer's delay does
+            # not tell a guesser which names exist.
+            verify_password(password, _dummy_hash())
+            return None
+        if not verify_password(password, user.password_hash):
             return None
         if user.kind == "guest":
             target = self.users.get(user.maps_to)
             home, perms = (target.home, target.perms) if target else (user.home, READ_PERMS)
             return Account(name, "guest", home, perms)
         return Account(name, "real", user.home, user.perms)
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY:
+        _DUMMY.append(hash_password("no such user", salt=b"\0" * 16))
+    return _DUMMY[0]
 
 
 def user_line(name: str, password: str, home: str = "", perms: str = ALL_PERMS,
