@@ -124,3 +124,19 @@ def test_anonymous_text_download_in_memory(root):
     assert done.data == b"hello\r\nworld\r\n"  # TYPE A: CRLF on the wire
     (failed,) = pair.run(pair.client.stor("/pub/new", b"x"))
     assert failed.reply.code == 550
+
+
+def test_a_server_that_does_not_speak_ftp():
+    c = FTPClient()
+    events = c.receive_data(b"HTTP/1.1 400 Bad Request\r\n")
+    assert isinstance(events[0], Failed) and "not an FTP reply" in events[0].reason
+    assert c.closed and c.login() == []
+
+
+def test_421_ends_the_session():
+    c = FTPClient()
+    c.receive_data(b"220 hi\r\n")
+    c.login("a", "b")
+    events = c.receive_data(b"421 Too many connections\r\n")
+    assert isinstance(events[-1], Failed) and events[-1].reply.code == 421
+    assert c.closed and c.command("NOOP") == []

@@ -190,7 +190,15 @@ class FTPClient:
     def receive_data(self, data: bytes, now: float = 0.0) -> list:
         """Bytes from the control connection."""
         events: list = []
-        for reply in self.parser.feed(data):
+        try:
+            replies = self.parser.feed(data)
+        except ProtocolError as exc:
+            # not FTP at all (a web server? a port scanner?): give up on this connection
+            self.closed = True
+            name = self.current[0] if self.current else "connection"
+            self.current = None
+            return [Failed(name, None, str(exc))]
+        for reply in replies:
             events.append(ReplyReceived(reply))
             if reply.code == 421 and self.current is None:
                 self.closed = True  # RFC 959 §4.2: 421 may come at any time
