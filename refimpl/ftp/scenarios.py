@@ -1,0 +1,360 @@
+"""Ready-made FTP stories on the simulated network, one line each in a notebook.
+
+Every function builds a small network (:mod:`refimpl.net.sim`), puts the
+real FTP cores on it (:mod:`refimpl.ftp.sim_glue`), runs the virtual clock
+and returns a :class:`FtpRun` - the trace plus everything that made it::
+
+    from refimpl.ftp import scenarios
+    run = scenarios.login_list("active")
+    print(run.trace.table())
+    print(run.summary())
+
+Addresses come from the documentation ranges (RFC 5737). On one LAN the
+client is 192.0.2.10 and the server 192.0.2.1. Behind a NAT or a firewall the
+client's LAN is 192.0.2.0/24 and the "internet" 198.51.100.0/24; a server
+behind its own firewall lives on 203.0.113.0/24. Runs are deterministic.
+
+=======================  ============================================================
+scenario                 what it shows
+=======================  ============================================================
+``login_list``           control connection, login, LIST over a data connection, QUIT;
+                         ``mode`` = active (PORT), passive (PASV), eprt, epsv
+``transfer``             a real user: RETR a file, STOR one (RFC 959 §4.1.3)
+``through_nat``          client behind a NAT (RFC 3022): active fails, passive works
+``client_firewall``      client behind a stateful firewall: the same story, no NAT
+``server_firewall``      server behind a firewall that lets in only port 21:
+                         passive fails, active works; ``open_passive=True`` fixes it
+``login_as``             anonymous, real and guest users (seed 004)
+``jail_escape``          ``..`` and a symbolic link cannot leave the user's root
+``bounce``               PORT to a third host, refused per RFC 2577 §3
+                         (``permit=True`` shows the attack it prevents)
+=======================  ============================================================
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+from refimpl.net.sim import Network
+from refimpl.trace import Trace
+
+from .jail import JailedFS
+from .session import ServerConfig
+from .sim_glue import DATA_FLOW, FtpClientHost, FtpServerHost, ScriptedClient, control_only
+from .users import UserDB, user_line
+
+EPOCH = calendar.timegm((2026, 11, 23, 9, 0, 0))
+"""The wall-clock time of the simulation's t=0 (what the logs print)."""
+
+FILE_TIME = EPOCH - 86400  # every file of the demo site was last changed a day earlier
+
+HELLO = b"hello, world\r\n"
+NOTES = b"alice's notes\nline 2\n"
+SECRET = b"root:x:0:0:outside the jail\n"
+
+PASSWORDS = {"alice": "wonderland", "visitor": "letmein"}
+"""Demo passwords of the demo users (FTP sends them in clear text anyway)."""
+
+MODES = ("active", "passive", "eprt", "epsv")
+
+
+@dataclass
+class FtpRun:
+    """What a scenario leaves behind: the network, its trace, the server and clients."""
+
+    name: str
+    net: Network
+    server: FtpServerHost | None = None
+    clients: dict[str, object] = field(default_factory=dict)
+    story: str = ""
+    site: object = None  # the TemporaryDirectory holding the server's files (removed with the run)
+
+    @property
+    def trace(self) -> Trace:
+        return self.net.trace
+
+    @property
+    def client(self):
+        """The first client (most scenarios have one)."""
+        return next(iter(self.clients.values()))
+
+    def control(self) -> Trace:
+        """Commands and replies only."""
+        return control_only(self.trace)
+
+    def data(self) -> Trace:
+        """The data connection(s): handshakes, data, teardown."""
+        return self.trace.where(flow=DATA_FLOW)
+
+    def summary(self) -> str:
+        """One line per client operation: ``LIST ok 226 (..bytes)``."""
+        lines = []
+        for name, client in self.clients.items():
+            if hasattr(client, "summary"):
+                lines += [f"{name}: {line}" for line in client.summary()]
+            else:
+                lines += [f"{name}: {reply.code} {reply.lines[0]}" for reply in client.replies]
+        return "\n".join(lines)
+
+    def command_log(self) -> str:
+        return "\n".join(self.server.command_log()) if self.server else ""
+
+    def xferlog(self) -> str:
+        return "\n".join(self.server.xferlog()) if self.server else ""
+
+    def __repr__(self) -> str:
+        return f"<FtpRun {self.name}: {len(self.trace)} events, clients {list(self.clients)}>"
+
+
+# ---------------------------------------------------------------------------
+# Building blocks
+# ---------------------------------------------------------------------------
+def make_site() -> tempfile.TemporaryDirectory:
+    """A small server tree in a temporary directory, with fixed times and modes.
+
+    ::
+
+        <tmp>/secret.txt          outside the server root: nobody may read it
+        <tmp>/root/anon/pub/hello.txt      anonymous users land in anon/
+        <tmp>/root/anon/incoming/          ... and may upload only here
+        <tmp>/root/home/alice/notes.txt    a real user's home
+        <tmp>/root/home/alice/escape  ->  ../../../secret.txt   (a symbolic link out)
+        <tmp>/root/home/shared/welcome.txt the guests' shared account
+    """
+    site = tempfile.TemporaryDirectory(prefix="ftp-sim-")
+    base = site.name
+    files = {
+        "secret.txt": SECRET,
+        "root/anon/pub/hello.txt": HELLO,
+        "root/home/alice/notes.txt": NOTES,
+        "root/home/shared/welcome.txt": b"welcome, guest\n",
+    }
+    for directory in ("root/anon/pub", "root/anon/incoming", "root/home/alice", "root/home/shared"):
+        os.makedirs(os.path.join(base, directory), exist_ok=True)
+    for name, data in files.items():
+        with open(os.path.join(base, name), "wb") as f:
+            f.write(data)
+    os.symlink("../../../secret.txt", os.path.join(base, "root/home/alice/escape"))
+    for here, dirs, names in os.walk(base):
+        for name in names:
+            path = os.path.join(here, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o644)
+                os.utime(path, (FILE_TIME, FILE_TIME))
+        os.chmod(here, 0o755)
+        os.utime(here, (FILE_TIME, FILE_TIME))
+    return site
+
+
+@functools.lru_cache(maxsize=1)
+def users_file() -> str:
+    """The demo users file: alice (real), ftpguest (the guests' shared account), visitor (guest).
+
+    scrypt is slow on purpose (that is what makes guessing expensive), so
+    the file is hashed once per process.
+    """
+    salt = b"fixed-demo-salt!"  # a fixed salt only so the demo is repeatable; real files use os.urandom
+    return "\n".join([
+        user_line("alice", PASSWORDS["alice"], home="home/alice", perms="elradfmw", salt=salt),
+        user_line("ftpguest", "not-for-login-" + "x" * 8, home="home/shared", perms="elr", salt=salt),
+        user_line("visitor", PASSWORDS["visitor"], kind="guest", maps_to="ftpguest", salt=salt),
+    ])
+
+
+def users() -> UserDB:
+    """alice (real), visitor (guest, mapped onto the shared account ``ftpguest``), anonymous
+    (landing in ``anon/``, may upload into ``/incoming`` only)."""
+    return UserDB.parse(users_file(), anonymous=True, anonymous_home="anon", anonymous_upload_dir="/incoming")
+
+
+def _server(run: FtpRun, host, **config) -> FtpServerHost:
+    run.site = make_site()
+    fs = JailedFS(os.path.join(run.site.name, "root"))
+    config.setdefault("failed_login_delay", 0.5)
+    run.server = FtpServerHost(host, ServerConfig(users=users(), **config), fs, epoch=EPOCH)
+    return run.server
+
+
+def _client(run: FtpRun, host, server_ip: str, mode: str, name: str = "client", **options) -> FtpClientHost:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    client = FtpClientHost(host, server_ip, mode=mode, **options)
+    run.clients[name] = client
+    return client.connect()
+
+
+def _lan(seed: int):
+    net = Network(seed=seed)
+    lan = net.segment("lan", "192.0.2.0/24")
+    return net, lan
+
+
+def _finish(run: FtpRun, until: float) -> FtpRun:
+    run.net.run(until=until, max_events=20_000)
+    return run
+
+
+# ---------------------------------------------------------------------------
+# The scenarios
+# ---------------------------------------------------------------------------
+def login_list(mode: str = "passive", user: str = "anonymous", seed: int = 1) -> FtpRun:
+    """Connect, log in, LIST ``/pub``, QUIT, on one LAN (RFC 959 §5.4 sequences)."""
+    net, lan = _lan(seed)
+    run = FtpRun(f"login_list[{mode}]", net, story=f"login and LIST in {mode} mode")
+    server = net.host("server", lan, ip="192.0.2.1/24")
+    _server(run, server)
+    client = _client(run, net.host("client", lan, ip="192.0.2.10/24"), "192.0.2.1", mode)
+    client.login(user, PASSWORDS.get(user, "guest@example.org"))
+    client.list("pub" if user == "anonymous" else "")
+    client.quit()
+    return _finish(run, 60)
+
+
+def transfer(mode: str = "passive", seed: int = 1) -> FtpRun:
+    """alice logs in, downloads ``notes.txt`` (RETR) and uploads ``report.txt`` (STOR)."""
+    net, lan = _lan(seed)
+    run = FtpRun(f"transfer[{mode}]", net, story=f"RETR and STOR in {mode} mode")
+    _server(run, net.host("server", lan, ip="192.0.2.1/24"))
+    client = _client(run, net.host("client", lan, ip="192.0.2.10/24"), "192.0.2.1", mode)
+    client.login("alice", PASSWORDS["alice"])
+    client.retr("notes.txt")
+    client.stor("report.txt", b"all good\r\n")
+    client.quit()
+    return _finish(run, 60)
+
+
+def through_nat(mode: str = "active", announce: str = "public", seed: int = 1) -> FtpRun:
+    """The client sits behind a NAT (RFC 3022); the server is on the internet.
+
+    Active mode: the server must open a connection *to* the client. With
+    ``announce="public"`` the client announces the NAT's outside address (as
+    seed 004 describes); the server's SYN from port 20 reaches the NAT, which
+    has no mapping for that port and drops it. With ``announce="private"`` the
+    PORT carries 192.0.2.10, which is not the address the server sees, so the
+    server refuses it (RFC 2577 §3). Passive mode: every connection goes out
+    from the client, the NAT maps them all, the transfer works.
+    """
+    net = Network(seed=seed)
+    lan, wan = net.segment("lan", "192.0.2.0/24"), net.segment("internet", "198.51.100.0/24")
+    run = FtpRun(f"through_nat[{mode}]", net, story=f"client behind a NAT, {mode} mode")
+    net.nat("nat", (lan, "192.0.2.1/24"), (wan, "198.51.100.1/24"))
+    _server(run, net.host("server", wan, ip="198.51.100.21/24"))
+    host = net.host("client", lan, ip="192.0.2.10/24", gateway="192.0.2.1")
+    public = "198.51.100.1" if announce == "public" and mode in ("active", "eprt") else None
+    client = _client(run, host, "198.51.100.21", mode, announce_ip=public)
+    client.login()
+    client.list("pub")
+    client.quit()
+    return _finish(run, 90)
+
+
+def client_firewall(mode: str = "active", seed: int = 1) -> FtpRun:
+    """The client sits behind a stateful firewall that lets no new connection in.
+
+    No address is rewritten, so PORT is honest - and still the server's SYN
+    from port 20 is a *new inbound* connection: dropped. Passive works.
+    (Seed 001: "many clients inside a LAN cannot use PORT".)
+    """
+    net = Network(seed=seed)
+    lan, wan = net.segment("lan", "192.0.2.0/24"), net.segment("internet", "198.51.100.0/24")
+    run = FtpRun(f"client_firewall[{mode}]", net, story=f"client behind a firewall, {mode} mode")
+    net.firewall("firewall", (lan, "192.0.2.1/24"), (wan, "198.51.100.1/24"))
+    _server(run, net.host("server", wan, ip="198.51.100.21/24", gateway="198.51.100.1"))
+    host = net.host("client", lan, ip="192.0.2.10/24", gateway="192.0.2.1")
+    client = _client(run, host, "198.51.100.21", mode)
+    client.login()
+    client.list("pub")
+    client.quit()
+    return _finish(run, 90)
+
+
+def server_firewall(mode: str = "passive", open_passive: bool = False, seed: int = 1) -> FtpRun:
+    """The server sits behind a firewall that lets in only TCP port 21.
+
+    Passive mode: the client's SYN to the server's high port is dropped
+    (seed 001: "many servers behind a firewall cannot offer PASV"). Active
+    mode: the server connects *out*, which the firewall allows. With
+    ``open_passive=True`` the firewall also admits the server's passive port
+    range (30000-30009), the usual fix (vsftpd ``pasv_min_port``/``pasv_max_port``).
+    """
+    net = Network(seed=seed)
+    wan, dmz = net.segment("internet", "198.51.100.0/24"), net.segment("dmz", "203.0.113.0/24")
+    run = FtpRun(f"server_firewall[{mode}]", net, story=f"server behind a firewall, {mode} mode")
+    ports = (30000, 30009)
+    allow = [("tcp", 21)] + ([("tcp", p) for p in range(ports[0], ports[1] + 1)] if open_passive else [])
+    net.firewall("firewall", (dmz, "203.0.113.1/24"), (wan, "198.51.100.1/24"), allow=allow)
+    _server(run, net.host("server", dmz, ip="203.0.113.21/24", gateway="203.0.113.1"), passive_ports=ports)
+    host = net.host("client", wan, ip="198.51.100.10/24", gateway="198.51.100.1")
+    client = _client(run, host, "203.0.113.21", mode)
+    client.login()
+    client.list("pub")
+    client.quit()
+    return _finish(run, 90)
+
+
+def login_as(kind: str = "anonymous", mode: str = "passive", seed: int = 1) -> FtpRun:
+    """One user of each kind the seed names (real, guest, anonymous).
+
+    Each logs in, asks where it is (PWD), lists, and tries to upload ``x.txt``
+    into its root: the real user may; the guest's shared account and the
+    anonymous user are read-only (anonymous may upload into /incoming only).
+    """
+    who = {"anonymous": ("anonymous", "guest@example.org"), "real": ("alice", PASSWORDS["alice"]),
+           "guest": ("visitor", PASSWORDS["visitor"])}
+    if kind not in who:
+        raise ValueError(f"kind must be one of {sorted(who)}")
+    net, lan = _lan(seed)
+    run = FtpRun(f"login_as[{kind}]", net, story=f"a {kind} user logs in")
+    _server(run, net.host("server", lan, ip="192.0.2.1/24"))
+    client = _client(run, net.host("client", lan, ip="192.0.2.10/24"), "192.0.2.1", mode)
+    client.login(*who[kind])
+    client.command("PWD")
+    client.list()
+    client.stor("x.txt", b"upload\r\n")
+    if kind == "anonymous":
+        client.stor("/incoming/x.txt", b"upload\r\n")
+    client.quit()
+    return _finish(run, 60)
+
+
+def jail_escape(seed: int = 1) -> FtpRun:
+    """alice tries to leave her home: ``CWD ../..``, ``RETR ../../../secret.txt``,
+    and a symbolic link that points outside. All stay inside (chroot, seed 004)."""
+    net, lan = _lan(seed)
+    run = FtpRun("jail_escape", net, story="a real user tries to leave her jail")
+    _server(run, net.host("server", lan, ip="192.0.2.1/24"))
+    client = _client(run, net.host("client", lan, ip="192.0.2.10/24"), "192.0.2.1", "passive")
+    client.login("alice", PASSWORDS["alice"])
+    client.command("CWD ../../..")
+    client.command("PWD")
+    client.retr("../../../secret.txt")
+    client.retr("escape")
+    client.quit()
+    return _finish(run, 60)
+
+
+def bounce(permit: bool = False, seed: int = 1) -> FtpRun:
+    """The FTP bounce attack (RFC 2577 §2-3).
+
+    The attacker (192.0.2.66) tells the server to send a file to a *third*
+    host, the victim 192.0.2.99 port 2525, with ``PORT 192,0,2,99,9,221``.
+    A careful server refuses (``permit=False``, RFC 2577 §3: the address must
+    be the client's). ``permit=True`` turns the check off to show why it is
+    there: the server connects from port 20 to the victim and pours the file
+    into it - the victim sees a connection from the *server*, not the attacker.
+    """
+    net, lan = _lan(seed)
+    run = FtpRun(f"bounce[{'permitted' if permit else 'refused'}]", net, story="PORT to a third host")
+    _server(run, net.host("server", lan, ip="192.0.2.1/24"), permit_foreign_addresses=permit)
+    victim = net.host("victim", lan, ip="192.0.2.99/24")
+    got = bytearray()
+    victim.tcp.listen(2525, lambda conn: setattr(conn, "on_data", lambda c, data: got.extend(data)), flow=DATA_FLOW)
+    attacker = net.host("attacker", lan, ip="192.0.2.66/24")
+    lines = ["USER anonymous", "PASS mallory@example.org", "PORT 192,0,2,99,9,221", "RETR /pub/hello.txt", "QUIT"]
+    run.clients["attacker"] = ScriptedClient(attacker, "192.0.2.1", lines)
+    run.victim_received = got
+    return _finish(run, 60)

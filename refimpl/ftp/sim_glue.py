@@ -1,0 +1,418 @@
+"""Plug the sans-I/O FTP cores into the simulated network (:mod:`refimpl.net.sim`).
+
+:class:`~refimpl.ftp.session.ServerSession` and
+:class:`~refimpl.ftp.client.FTPClient` never touch a socket or a clock. They
+return *effects* ("send this reply", "listen for a data connection", "connect
+to 192.0.2.10:50000 from port 20"). This module is the small driver that
+carries them out on simulated TCP, so the trace shows what really crosses the
+wire - both of FTP's connections (RFC 959 §2.3, §3.2):
+
+* the **control connection**: client ephemeral port -> server port 21, opened
+  with SYN, SYN-ACK, ACK; every command and reply is one arrow, labelled with
+  its text (kind ``"PORT"`` summary ``"192,0,2,10,195,80"``; kind ``"227"``
+  summary ``"Entering Passive Mode (...)"``);
+* a **data connection** per transfer:
+
+  - *active* (PORT/EPRT): the client listens, the server connects **from
+    port 20** (RFC 959 §3.2: the server's data port is L-1) to the address
+    the client announced;
+  - *passive* (PASV/EPSV): the server listens on a high port it announces in
+    227/229, the client connects to it.
+
+  The sending side closes it with FIN: in stream mode the end of the
+  connection is the end of the file (RFC 959 §3.4.1).
+
+Two things a real driver needs and the cores leave to it:
+
+* a **data timeout** (``data_timeout`` seconds, like vsftpd's
+  ``accept_timeout``/``connect_timeout``): a passive port nobody connects to
+  is given up, the session answers 425 (RFC 959 §4.2.2 "Can't open data
+  connection");
+* a client that sees a 4yz/5yz reply while it waits for the data knows no data
+  will come: it closes its side and reads the reply (ftplib does the same).
+
+Nothing here decides anything about FTP: every rule lives in the cores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from refimpl.trace import Trace
+
+from .client import WAIT_DATA, ConnectData, Done, Failed, FTPClient, ListenData, ReplyReceived, SendCommand
+from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
+from .jail import JailedFS
+from .replies import Reply as _Reply
+from .session import ServerConfig, ServerSession
+
+CONTROL_FLOW = "ftp-control"
+DATA_FLOW = "ftp-data"
+FTP_PORT = 21  # RFC 959 §3.2 / IANA: the control connection's well-known port L
+
+
+# ---------------------------------------------------------------------------
+# Reading a segment for the trace
+# ---------------------------------------------------------------------------
+def describe_control(raw: bytes) -> tuple[str, str, Any]:
+    """One control-connection segment -> ``(kind, summary, message)``.
+
+    A reply (``227 Entering Passive Mode (...)``) gets its code as kind; a
+    command (``PORT 192,0,2,10,195,80``) its verb, the argument as summary.
+    FTP sends passwords in clear text (the seeds say so, and RFC 2577 §2
+    too): the trace shows what anyone on the path could read.
+    """
+    text = raw.decode("utf-8", "replace")
+    lines = [line for line in text.split("\r\n") if line]
+    if not lines:
+        return "?", "empty segment", None
+    first = lines[0]
+    if first[:3].isdigit() and first[3:4] in ("", " ", "-"):
+        # RFC 959 §4.2: "123-" opens a multi-line reply, "123 " ends it
+        more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+        texts = [first[4:]] + [line[4:] if line[:4] == first[:3] + " " else line for line in lines[1:]]
+        return first[:3], first[4:] + more, _Reply(int(first[:3]), texts)
+    verb, _, arg = first.partition(" ")
+    return verb.upper(), arg, first
+
+
+def describe_data(raw: bytes) -> tuple[str, str, Any]:
+    """A data segment: kind ``DATA``, how many bytes and how they start."""
+    preview = raw[:24].decode("utf-8", "replace").replace("\r", "\\r").replace("\n", "\\n")
+    more = "..." if len(raw) > 24 else ""
+    return "DATA", f'{len(raw)} bytes "{preview}{more}"', raw
+
+
+def register(net) -> None:
+    """Teach the network to label FTP segments (by flow, so any port works)."""
+    net.describe(CONTROL_FLOW, describe_control, flow=CONTROL_FLOW)
+    net.describe(DATA_FLOW, describe_data, flow=DATA_FLOW)
+
+
+# ---------------------------------------------------------------------------
+# The server: one ServerSession per control connection
+# ---------------------------------------------------------------------------
+class _ServerConnection:
+    """One control connection and its (at most one) data connection."""
+
+    def __init__(self, owner: "FtpServerHost", conn):
+        self.owner, self.conn = owner, conn
+        self.net = owner.host.net
+        self.session = ServerSession(owner.config, owner.fs, conn.remote, conn.local, now=owner.clock())
+        self.data = None  # the data TcpConnection
+        self.listener = None  # passive: the listening data port
+        self.timer = None  # passive: give up when nobody connects
+        conn.on_data = lambda c, data: self.run(self.session.receive_data(data, owner.clock()))
+        conn.on_close = lambda c: self._control_closed()
+        self.run(self.session.start(owner.clock()))
+
+    # -- carrying out effects ------------------------------------------------
+    def run(self, effects: list) -> None:
+        for i, effect in enumerate(effects):
+            if isinstance(effect, Wait):
+                # the delay after a failed login: the rest waits on the virtual clock
+                self.net.call_later(effect.seconds, self.run, list(effects[i + 1:]))
+                return
+            self._do(effect)
+
+    def _do(self, effect) -> None:
+        now = self.owner.clock()
+        if isinstance(effect, Reply):
+            if self.conn.state in ("ESTABLISHED", "CLOSE-WAIT"):
+                self.conn.send(effect.encode())
+        elif isinstance(effect, Close):
+            self.conn.close()
+        elif isinstance(effect, Log):
+            self.owner.logs.append(effect)
+        elif isinstance(effect, DataListen):
+            self._listen(effect)
+        elif isinstance(effect, DataConnect):
+            # RFC 959 §3.2: active mode, the server opens the data connection from port L-1 = 20
+            self.data = self.owner.host.tcp.connect(
+                (effect.ip, effect.port), src_port=effect.from_port, flow=DATA_FLOW,
+                on_connect=lambda c: self.run(self.session.data_connected(self.owner.clock(), c.remote)),
+                on_error=lambda c, why: self._data_error(why),
+            )
+            self._attach(self.data)
+        elif isinstance(effect, (SendData, SendFile)):
+            if isinstance(effect, SendFile):
+                effect.file.seek(effect.offset)
+                chunk = effect.file.read(effect.count)
+            else:
+                chunk = effect.data
+            if self.data is not None and self.data.state in ("ESTABLISHED", "CLOSE-WAIT"):
+                self.data.send(chunk)
+            more = self.session.data_sent(now, len(chunk)) if isinstance(effect, SendFile) else self.session.data_sent(now)
+            self.run(more)
+        elif isinstance(effect, CloseData):
+            self._close_data()
+
+    # -- the data connection ---------------------------------------------------
+    def _listen(self, effect: DataListen) -> None:
+        tcp = self.owner.host.tcp
+        for port in effect.ports[:64]:  # bounded: the first free port of the range
+            if not tcp.port_in_use(port):
+                self.listener = tcp.listen(port, self._accepted, flow=DATA_FLOW)
+                break
+        else:
+            self.run(self.session.data_listen_failed(self.owner.clock(), "no free port"))
+            return
+        self.timer = self.net.call_later(self.owner.data_timeout, self._timed_out)
+        self.run(self.session.data_listening(self.listener.port, self.owner.clock()))
+
+    def _accepted(self, conn) -> None:
+        self._stop_listening()  # one connection per PASV/EPSV
+        self.data = conn
+        self._attach(conn)
+        self.run(self.session.data_connected(self.owner.clock(), conn.remote))
+
+    def _attach(self, conn) -> None:
+        # only the current data connection may speak to the session (an old one may still be closing)
+        conn.on_data = lambda c, data: c is self.data and self.run(self.session.data_received(data, self.owner.clock()))
+        conn.on_close = lambda c: c is self.data and self.run(self.session.data_closed(self.owner.clock()))
+
+    def _data_error(self, why: str) -> None:
+        self.net.note(self.owner.host, "data connection failed", why)
+        self.data = None
+        self.run(self.session.data_failed(self.owner.clock(), why))
+
+    def _timed_out(self) -> None:
+        self.timer = None
+        if self.listener is not None:
+            self._stop_listening()
+            self.net.note(self.owner.host, "data timeout", f"nobody connected in {self.owner.data_timeout:g} s")
+            self.run(self.session.data_failed(self.owner.clock(), "timeout"))
+
+    def _stop_listening(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+    def _close_data(self) -> None:
+        self._stop_listening()
+        if self.data is not None:
+            self.data.on_data = self.data.on_close = None  # the session is done with it
+            self.data.close()
+            self.data = None
+
+    def _control_closed(self) -> None:
+        self.run(self.session.connection_lost(self.owner.clock()))
+        self._close_data()
+
+
+class FtpServerHost:
+    """An FTP server on a simulated host: listens on port 21, one session per connection.
+
+    ``epoch`` is added to the virtual clock for the sessions, so the logs
+    carry a real-looking date instead of 1970.
+    """
+
+    def __init__(self, host, config: ServerConfig, fs: JailedFS, port: int = FTP_PORT,
+                 data_timeout: float = 20.0, epoch: float = 0.0):
+        self.host, self.config, self.fs = host, config, fs
+        self.data_timeout, self.epoch = data_timeout, epoch
+        self.logs: list[Log] = []
+        self.connections: list[_ServerConnection] = []
+        register(host.net)
+        self.listener = host.tcp.listen(port, self._accept, flow=CONTROL_FLOW)
+
+    def clock(self) -> float:
+        return self.host.net.now + self.epoch
+
+    def _accept(self, conn) -> None:
+        self.connections.append(_ServerConnection(self, conn))
+
+    def command_log(self) -> list[str]:
+        return [log.line for log in self.logs if log.channel == "command"]
+
+    def xferlog(self) -> list[str]:
+        return [log.line for log in self.logs if log.channel == "xferlog"]
+
+
+# ---------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------
+class FtpClientHost:
+    """An :class:`FTPClient` on a simulated host.
+
+    ``announce_ip`` is the address PORT/EPRT announce (default: the host's
+    own). A client behind a NAT that knows its public address announces that
+    one (lftp's ``ftp:port-ipv4``, FileZilla's "external IP").
+
+    Call :meth:`connect`, queue operations (``login``, ``list``, ``retr``,
+    ``stor``, ``command``, ``quit``), then ``net.run()``. Each operation ends as
+    a :class:`~refimpl.ftp.client.Done` or :class:`~refimpl.ftp.client.Failed`
+    in :attr:`results`.
+    """
+
+    def __init__(self, host, server_ip: str, mode: str = "passive", port: int = FTP_PORT,
+                 announce_ip: str | None = None):
+        self.host, self.server_ip, self.port = host, server_ip, port
+        self.client = FTPClient(announce_ip or host.ip, server_ip, mode=mode)
+        self.results: list[Done | Failed] = []
+        self.replies: list[_Reply] = []
+        self.control = None
+        self.data = None
+        self.listener = None
+        self.pending: list = []  # SendData/CloseData waiting for the data connection
+        register(host.net)
+
+    @property
+    def net(self):
+        return self.host.net
+
+    def connect(self) -> "FtpClientHost":
+        self.control = self.host.tcp.connect(
+            (self.server_ip, self.port), flow=CONTROL_FLOW,
+            on_data=lambda c, data: self.run(self.client.receive_data(data, self.net.now)),
+            on_close=lambda c: self.run(self.client.connection_lost(self.net.now)),
+            on_error=lambda c, why: self.run(self.client.connection_lost(self.net.now)),
+        )
+        return self
+
+    # -- operations (queued in the client core) ---------------------------------
+    def login(self, user: str = "anonymous", password: str = "guest@example.org"):
+        return self.run(self.client.login(user, password))
+
+    def list(self, path: str = ""):
+        return self.run(self.client.list(path))
+
+    def retr(self, path: str, **kw):
+        return self.run(self.client.retr(path, **kw))
+
+    def stor(self, path: str, data: bytes, **kw):
+        return self.run(self.client.stor(path, data, **kw))
+
+    def command(self, line: str):
+        return self.run(self.client.command(line))
+
+    def quit(self):
+        return self.run(self.client.quit())
+
+    # -- carrying out effects ------------------------------------------------------
+    def run(self, effects: list) -> None:
+        for effect in effects:
+            self._do(effect)
+
+    def _do(self, effect) -> None:
+        if isinstance(effect, (Done, Failed)):
+            self.results.append(effect)
+        elif isinstance(effect, ReplyReceived):
+            self.replies.append(effect.reply)
+            waiting = self.client.current is not None and self.client.waiting is WAIT_DATA
+            if effect.reply.code >= 400 and waiting and not self.client.data_done:
+                # no data will come for this transfer: give up our side and read the reply
+                self._close_data()
+                self.net.call_later(0, lambda: self.run(self.client.data_closed(self.net.now)))
+        elif isinstance(effect, SendCommand):
+            if self.control is not None and self.control.state == "ESTABLISHED":
+                self.control.send(effect.encode())
+        elif isinstance(effect, ConnectData):
+            # passive: we open the data connection to the address 227/229 gave us
+            self._close_data()  # a connection left over from a failed command
+            self.data = self.host.tcp.connect(
+                (effect.ip, effect.port), flow=DATA_FLOW,
+                on_connect=lambda c: self._flush(),
+                on_error=lambda c, why: self._data_error(why),
+            )
+            self._attach(self.data)
+        elif isinstance(effect, ListenData):
+            # active: listen on a fresh ephemeral port; PORT/EPRT announce it
+            self._close_data()
+            self.listener = self.host.tcp.listen(0, self._accepted, flow=DATA_FLOW)
+            self.run(self.client.data_listening(self.listener.port, self.net.now))
+        elif isinstance(effect, (SendData, CloseData)):
+            self.pending.append(effect)
+            self._flush()
+
+    def _attach(self, conn) -> None:
+        # only the current data connection counts (an old one may still be closing)
+        conn.on_data = lambda c, data: c is self.data and self.client.data_received(data, self.net.now)
+        conn.on_close = lambda c: c is self.data and self.run(self.client.data_closed(self.net.now))
+
+    def _accepted(self, conn) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        self.data = conn
+        self._attach(conn)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Send the upload once the data connection is up (it may come after the 150)."""
+        if self.data is None or self.data.state != "ESTABLISHED":
+            return
+        while self.pending:
+            effect = self.pending.pop(0)
+            if isinstance(effect, SendData):
+                self.data.send(effect.data)
+            else:
+                self.data.on_close = None  # we end the file ourselves
+                self.data.close()
+
+    def _data_error(self, why: str) -> None:
+        self.net.note(self.host, "data connection failed", why)
+        self.data = None
+        self.pending.clear()
+        self.run(self.client.data_closed(self.net.now))
+
+    def _close_data(self) -> None:
+        self.pending.clear()
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        if self.data is not None:
+            self.data.on_close = None
+            self.data.close()
+            self.data = None
+
+    # -- what happened ------------------------------------------------------------------
+    def summary(self) -> list[str]:
+        """One line per finished operation: ``LIST ok 226`` / ``RETR FAILED 425``."""
+        lines = []
+        for r in self.results:
+            code = r.reply.code if r.reply is not None else "-"
+            if isinstance(r, Done):
+                size = f" ({len(r.data)} bytes)" if r.data is not None else ""
+                lines.append(f"{r.name:<8} ok      {code}{size}")
+            else:
+                lines.append(f"{r.name:<8} FAILED  {code} {r.reason}".rstrip())
+        return lines
+
+
+class ScriptedClient:
+    """A client that just types lines, one after each final reply (like ``telnet host 21``).
+
+    For what a polite client never sends: a PORT to a third host (the bounce,
+    RFC 2577 §3), ``CWD ../../..``. Replies are parsed with the core's
+    :class:`~refimpl.ftp.client.ReplyParser`; 1yz replies are preliminary, so
+    the next line waits for the final one (RFC 959 §4.2).
+    """
+
+    def __init__(self, host, server_ip: str, lines: list[str], port: int = FTP_PORT, gap: float = 0.0):
+        from .client import ReplyParser
+
+        self.host, self.lines, self.gap = host, list(lines), gap
+        self.parser = ReplyParser()
+        self.replies: list[_Reply] = []
+        register(host.net)
+        self.control = host.tcp.connect((server_ip, port), flow=CONTROL_FLOW, on_data=self._data)
+
+    def _data(self, conn, data: bytes) -> None:
+        for reply in self.parser.feed(data):
+            self.replies.append(reply)
+            if reply.code >= 200 and self.lines:
+                line = self.lines.pop(0)
+                self.host.net.call_later(self.gap, self._send, line)
+
+    def _send(self, line: str) -> None:
+        if self.control.state == "ESTABLISHED":
+            self.control.send((line + "\r\n").encode())
+
+
+def control_only(trace: Trace) -> Trace:
+    """The control connection's commands and replies only (no TCP handshakes)."""
+    return trace.where(lambda e: e.flow == CONTROL_FLOW and e.kind not in ("SYN", "SYN-ACK", "ACK", "FIN", "RST"))
