@@ -116,6 +116,8 @@ def score(assembly: assemble.Assembly, run: sandbox.RunResult, cell_timeout: flo
             result.earned, result.status, result.reason = result.points, "passed", ""
             continue
         result.status, result.reason = _why(record, cell_timeout)
+        if result.status == "wrong output" and not text:
+            result.reason = "the check printed nothing"
         if result.status == "wrong output" and text == result.expected:
             result.reason = ("the text looked right, but it was not printed by the check code itself "
                              "(no valid grader receipt): something changed how the check cell ran")
@@ -143,7 +145,11 @@ def grade_one(assignment, path: str | Path, *, cell_timeout: float = 30, memory_
     checks = notebook.checks(assignment)
     grade = Grade(student_name(path), str(path), [CheckResult(c.name, c.points, expected=c.expected) for c in checks])
     try:
-        submission = notebook.read(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise notebook.NotebookError(f"cannot read {Path(path).name}: {exc}") from None
+        submission = notebook.reads(text, Path(path).name)  # messages name the file, not the teacher's folders
     except notebook.NotebookError as exc:
         grade.problems.append(f"{exc}. Nothing could be run; every check scores 0.")
         for check in grade.checks:
