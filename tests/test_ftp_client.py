@@ -140,3 +140,13 @@ def test_421_ends_the_session():
     events = c.receive_data(b"421 Too many connections\r\n")
     assert isinstance(events[-1], Failed) and events[-1].reply.code == 421
     assert c.closed and c.command("NOOP") == []
+
+
+def test_data_connection_failure_fails_the_operation():
+    c = FTPClient()
+    c.receive_data(b"220 hi\r\n")
+    c.retr("f")
+    c.receive_data(b"200 ok\r\n")
+    c.receive_data(b"227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
+    events = c.data_failed(reason="connection refused")
+    assert events == [Failed("RETR", None, "connection refused")] and c.closed

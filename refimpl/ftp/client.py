@@ -219,6 +219,20 @@ class FTPClient:
         self.listen_port = port
         return self._pump()
 
+    def data_failed(self, now: float = 0.0, reason: str = "") -> list:
+        """The data connection could not be opened: the current operation fails.
+
+        The server may still send a reply for the command (425); the next
+        operation skips it as a stray reply would be taken for its own, so
+        the session is marked closed - a client should reconnect."""
+        events: list = []
+        if self.current:
+            self.current[1].close()
+            events.append(Failed(self.current[0], None, reason or "data connection failed"))
+            self.current = None
+        self.closed = True
+        return events
+
     def connection_lost(self, now: float = 0.0) -> list:
         self.closed = True
         events: list = []

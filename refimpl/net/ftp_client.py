@@ -120,7 +120,11 @@ class AsyncFTP:
                 self.writer.write(e.encode())
                 await self.writer.drain()
             elif isinstance(e, ConnectData):
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(e.ip, e.port), self.timeout)
+                try:
+                    reader, writer = await asyncio.wait_for(asyncio.open_connection(e.ip, e.port), self.timeout)
+                except (OSError, asyncio.TimeoutError) as exc:
+                    await self._apply(self.client.data_failed(reason=str(exc)))
+                    return
                 self._data_open(reader, writer)
             elif isinstance(e, ListenData):
                 self.listener = await asyncio.start_server(self._accepted, e.ip, 0)
