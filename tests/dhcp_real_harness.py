@@ -168,3 +168,60 @@ def write_script(path: Path, text: str) -> Path:
     path.write_text(text)
     os.chmod(path, 0o755)
     return path
+
+
+# -- a relay-style load generator that records every DHCPACK it gets --------------------------
+LOADGEN = r'''
+"""Many clients, behind a fake relay (giaddr = our address, port 67): DORA again and again.
+
+Every DHCPACK is appended to the output file as one JSON line [mac, address, time]
+the moment it arrives (line-buffered), so a test can compare it with the server's
+lease file after killing the server.
+"""
+import json, random, socket, sys, time
+from refimpl.dhcp import Message
+
+server, me, duration, clients, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind((me, 67))
+sock.settimeout(0.02)
+rng = random.Random(11)
+macs = [f"02:00:00:00:{i >> 8:02x}:{i & 255:02x}" for i in range(1, clients + 1)]
+pending = {}   # xid -> [mac, stage, sent]
+log = open(out, "a", buffering=1)
+end, xid, acks = time.monotonic() + duration, 0, 0
+while time.monotonic() < end:
+    now = time.monotonic()
+    for key in [k for k, p in pending.items() if now - p[2] > 1.0]:
+        del pending[key]            # lost (the server may be dead): start again later
+    while len(pending) < 16:
+        xid += 1
+        mac = rng.choice(macs)
+        d = Message.discover(mac=mac, xid=xid)
+        d.giaddr = me
+        sock.sendto(d.encode(), (server, 67))
+        pending[xid] = [mac, "discover", now]
+    try:
+        data = sock.recv(2048)
+    except (socket.timeout, ConnectionRefusedError):
+        continue
+    m = Message.decode(data)
+    p = pending.get(m.xid)
+    if p is None or m.mac != p[0]:
+        continue
+    kind = m.message_type.name
+    if kind == "OFFER" and p[1] == "discover":
+        r = Message.request(mac=p[0], xid=m.xid, requested_ip=m.yiaddr, server_id=m.get("server_id"))
+        r.giaddr = me
+        sock.sendto(r.encode(), (server, 67))
+        p[1], p[2] = "request", time.monotonic()
+    elif kind == "ACK" and p[1] == "request":
+        log.write(json.dumps([p[0], m.yiaddr, time.time()]) + "\n")
+        acks += 1
+        del pending[m.xid]
+    elif kind == "NAK":
+        log.write(json.dumps([p[0], "NAK", time.time()]) + "\n")
+        del pending[m.xid]
+print(acks)
+'''
