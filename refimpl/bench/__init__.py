@@ -17,6 +17,7 @@ SECTIONS: list[str] = [
     "refimpl.bench.dhcp_codec",
     "refimpl.bench.dhcp_leases",
     "refimpl.bench.grading",
+    "refimpl.bench.dhcp_load",
 ]
 
 
