@@ -150,3 +150,15 @@ def test_data_connection_failure_fails_the_operation():
     c.receive_data(b"227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
     events = c.data_failed(reason="connection refused")
     assert events == [Failed("RETR", None, "connection refused")] and c.closed
+
+
+def test_behind_nat_active_mode_fails_and_passive_works(root):
+    # the client thinks it is 192.0.2.10; the server sees the NAT's 198.51.100.7
+    active = Pair(make_config(), JailedFS(root), mode="active", nat_address="198.51.100.7")
+    active.run(active.client.login())
+    (failed,) = active.run(active.client.retr("/pub/hello.txt"))
+    assert isinstance(failed, Failed) and failed.reply.code == 500  # PORT 192,0,2,10,...: not your address
+    passive = Pair(make_config(), JailedFS(root), mode="passive", nat_address="198.51.100.7")
+    passive.run(passive.client.login())
+    (done,) = passive.run(passive.client.retr("/pub/hello.txt"))
+    assert done.data == b"hello\nworld\n"

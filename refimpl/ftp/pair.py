@@ -27,10 +27,15 @@ from .session import ServerConfig, ServerSession
 class Pair:
     def __init__(self, config: ServerConfig, fs: JailedFS, mode: str = "passive",
                  client_addr=("192.0.2.10", 50000), server_addr=("192.0.2.1", 21),
-                 latency: float = 0.001, max_steps: int = 100_000):
+                 latency: float = 0.001, max_steps: int = 100_000, nat_address: str | None = None):
+        """``nat_address``: the client sits behind a NAT and the server sees this
+        address instead of ``client_addr[0]`` (seed 004's NAT problem: the PORT
+        command still carries the private address, so active mode fails)."""
         self.client_addr, self.server_addr = client_addr, server_addr
+        seen = (nat_address or client_addr[0], client_addr[1])
         self.client = FTPClient(client_addr[0], server_addr[0], mode=mode)
-        self.server = ServerSession(config, fs, client_addr, server_addr, now=0.0)
+        self.server = ServerSession(config, fs, seen, server_addr, now=0.0)
+        self.seen_addr = seen
         self.now, self.latency, self.max_steps = 0.0, latency, max_steps
         self.trace = Trace([])
         self.results: list = []
@@ -90,7 +95,7 @@ class Pair:
             self.next_client_port += 1
             self.data_ports = (self.next_client_port, e.port)
             self._record("client", "SYN", "ftp-data", summary=f"connect to {e.ip}:{e.port}")
-            effects = self.server.data_connected(self.now, (self.client_addr[0], self.next_client_port))
+            effects = self.server.data_connected(self.now, (self.seen_addr[0], self.next_client_port))
             self.data_open = not any(isinstance(x, CloseData) for x in effects)
             return [("server", x) for x in effects]
         if isinstance(e, ListenData):
