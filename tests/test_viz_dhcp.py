@@ -90,3 +90,36 @@ def test_state_at_uses_the_cause_not_the_clock():
     assert run.state_at(t1 - 1)[0] == "BOUND" and run.state_at(t1)[0] == "RENEWING"
     ack = next(i for i, e in enumerate(run.trace) if e.kind == "DHCPACK" and e.src == "dhcp-b")
     assert run.state_at(ack - 1)[0] == "REBINDING" and run.state_at(ack)[0] == "BOUND"
+
+
+def test_timeline_bands_follow_the_state_changes():
+    from refimpl.viz import timeline
+
+    run = scenarios.lease_life()
+    bands = timeline.lease_bands(run)["client"]
+    phases = [b.phase for b in bands]
+    assert phases[:7] == ["acquiring", "bound", "renewing", "rebinding", "bound", "renewing", "rebinding"]
+    assert "expired" in phases
+    for a, b in zip(bands, bands[1:]):
+        assert a.end == b.start and a.phase != b.phase  # contiguous, merged
+    t1 = next(c.time for c in run.changes() if c.event == "T1 expires")
+    assert bands[2].start == t1
+    fig = timeline.lease_timeline(run, title="t")
+    assert len(fig.axes) == 2
+    text = timeline.timeline_text(run)
+    assert "renewing" in text and "pool:" in text
+
+
+def test_timeline_occupancy_counts_leases_and_releases():
+    from refimpl.viz import timeline
+
+    full = scenarios.pool_exhaustion()
+    steps = timeline.occupancy(full)
+    assert max(n for _, n in steps) == 2 == timeline.pool_size(full)
+    assert timeline.lease_bands(full)["pc3"][-1].phase == "link-local"
+    released = scenarios.release()
+    counts = dict(timeline.occupancy(released))
+    rel = next(e.time for e in released.trace if e.kind == "DHCPRELEASE")
+    assert counts[rel] == 0 and max(counts.values()) == 1
+    # a shared pool (failover pair) counts once
+    assert timeline.pool_size(scenarios.lease_life()) == 100
