@@ -355,6 +355,8 @@ class ServerSession:
             return [Reply(550, "No such file or directory (outside your root).")]
         except OSError as exc:
             return [Reply(550, f"{exc.strerror or 'Failed'}.")]
+        except ValueError as exc:  # e.g. a name the file system cannot take
+            return [Reply(501, f"Bad argument: {str(exc)[:60]}.")]
 
     # -- helpers --------------------------------------------------------------
     def _path(self, arg: str) -> str:
