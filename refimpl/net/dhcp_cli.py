@@ -162,7 +162,8 @@ def run_server(argv: list[str]) -> int:
         await _until_signal(asyncio.Event())
         driver.close(loop)  # closes the lease file: every ACKed lease was already fsynced
         s = driver.stats
-        log(f"stopped: {s['received']} received, {s['sent']} sent, {s['dropped']} dropped", problem=True)
+        shed = f", {s['shed']} DISCOVERs shed under overload" if s.get("shed") else ""
+        log(f"stopped: {s['received']} received, {s['sent']} sent, {s['dropped']} dropped{shed}", problem=True)
         log.flush()
         return 0
 

@@ -53,6 +53,7 @@ from refimpl.net import rawlink
 
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # linux/in.h; Python does not export it
 BATCH = 256  # datagrams read per wake-up before yielding to the event loop
+SHED_KEEP = 64  # DISCOVERs answered from a full batch (see ServerDriver._readable)
 
 
 # -- sockets --------------------------------------------------------------------------
@@ -63,7 +64,6 @@ def udp_socket(port: int, *, address: str = "0.0.0.0", device: str | None = None
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)  # to send to 255.255.255.255
         sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)  # tell us each datagram's destination
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # ride out bursts under load
         if device:
             # Only datagrams that arrive on this interface; broadcasts leave through it.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
@@ -164,6 +164,7 @@ class ServerDriver:
         self.clock = clock
         self.verbose = verbose
         self.stats = {"received": 0, "sent": 0, "dropped": 0}
+        self._last_shed_note = 0.0
         self.udp = udp_socket(SERVER_PORT, device=interface)
         self.link = rawlink.PacketSocket(interface, ethertype=0)  # send-only
 
@@ -179,38 +180,80 @@ class ServerDriver:
         self.log.flush()
 
     def _readable(self) -> None:
+        """Read what is waiting (up to BATCH datagrams), then answer it: exchanges in progress first.
+
+        Overload policy: a DHCPREQUEST completes an exchange that already cost
+        us an OFFER; a DHCPDISCOVER starts a new one. So within a batch every
+        REQUEST (and RELEASE, DECLINE, INFORM) is answered before any
+        DISCOVER, and when the socket is backlogged (a full batch) only the
+        newest ``SHED_KEEP`` DISCOVERs are answered; the others are dropped and
+        counted - their clients retransmit (RFC 2131 §4.1). Without this, a
+        queue of DISCOVERs grows until every answer comes too late.
+        """
+        batch = []
         for _ in range(BATCH):
             got = read_datagram(self.udp)
             if got is None:
                 break
+            msg = self.decode(*got)
+            if msg is not None:
+                batch.append((msg, got))
+        if not batch:
+            return
+        first = [item for item in batch if item[0].message_type != MessageType.DISCOVER]
+        later = [item for item in batch if item[0].message_type == MessageType.DISCOVER]
+        if len(batch) == BATCH and len(later) > SHED_KEEP:
+            self._shed(len(later) - SHED_KEEP)
+            later = later[-SHED_KEEP:]
+        for msg, (_, src_ip, src_port, dst_ip) in first + later:
             try:
-                self.handle(*got)
+                self.answer(msg, src_ip, src_port, dst_ip)
             except Exception as exc:  # noqa: BLE001 - a server keeps serving whatever one datagram does
                 self.stats["dropped"] += 1
-                self.log(f"dropped a datagram from {got[1]}:{got[2]}: internal error {exc!r}", problem=True)
+                self.log(f"dropped a datagram from {src_ip}:{src_port}: internal error {exc!r}", problem=True)
         self.log.flush()
+
+    def _shed(self, count: int) -> None:
+        self.stats["shed"] = self.stats.get("shed", 0) + count
+        now = time.monotonic()
+        if now - self._last_shed_note >= 1.0:  # one line a second, not one per datagram
+            self._last_shed_note = now
+            self.log(f"overloaded: dropped DHCPDISCOVERs to finish exchanges in progress "
+                     f"({self.stats['shed']} so far)", problem=True)  # fmt: skip
 
     def handle(self, data: bytes, src_ip: str, src_port: int, dst_ip: str) -> None:
         """One datagram that arrived on port 67."""
+        msg = self.decode(data, src_ip, src_port, dst_ip)
+        if msg is not None:
+            self.answer(msg, src_ip, src_port, dst_ip)
+
+    def decode(self, data: bytes, src_ip: str, src_port: int, dst_ip: str) -> Message | None:
+        """Our codec reads the datagram; undecodable ones are logged and dropped."""
         self.stats["received"] += 1
-        now = self.clock()
         try:
-            msg = Message.decode(data)
+            return Message.decode(data)
         except MessageError as exc:
             self.stats["dropped"] += 1
             self.log(f"dropped {len(data)} bytes from {src_ip}:{src_port}: not a DHCP message ({exc})", problem=True)
-            return
+        except Exception as exc:  # noqa: BLE001 - a codec bug must not stop the server
+            self.stats["dropped"] += 1
+            self.log(f"dropped {len(data)} bytes from {src_ip}:{src_port}: decoder error {exc!r}", problem=True)
+        return None
+
+    def answer(self, msg: Message, src_ip: str, src_port: int, dst_ip: str) -> None:
+        """Hand a decoded request to the core; send what it returns."""
         via = msg.giaddr if msg.giaddr != "0.0.0.0" else self.interface
-        if msg.op == 1:
+        if msg.op == 1 and not self.log.quiet:
             self.log(describe_request(msg, via))
-        replies = self.server.receive(msg, now, src_ip, src_port, dst_ip or BROADCAST_IP)
-        for note in self.server.log:
-            problem = "dropped" in note or "could not" in note or "no offer" in note
-            if problem:
-                self.stats["dropped"] += 1
-            if problem or self.verbose:
-                self.log(note.split(" ", 1)[1], problem=problem)
-        self.server.log.clear()  # the core's notebook would grow forever on a long run
+        replies = self.server.receive(msg, self.clock(), src_ip, src_port, dst_ip or BROADCAST_IP)
+        if self.server.log:
+            for note in self.server.log:
+                problem = "dropped" in note or "could not" in note or "no offer" in note
+                if problem:
+                    self.stats["dropped"] += 1
+                if problem or self.verbose:
+                    self.log(note.split(" ", 1)[1], problem=problem)
+            self.server.log.clear()  # the core's notebook would grow forever on a long run
         for out in replies:
             self.send(out, via)
 
@@ -228,7 +271,8 @@ class ServerDriver:
             self.log(f"could not send {_kind(out.message)} to {out.dst_ip}:{out.dst_port}: {exc}", problem=True)
             return
         self.stats["sent"] += 1
-        self.log(describe_reply(out, via))
+        if not self.log.quiet:
+            self.log(describe_reply(out, via))
 
 
 # -- the relay ---------------------------------------------------------------------------------
