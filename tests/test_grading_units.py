@@ -137,3 +137,17 @@ def test_field_diff_reports_length_change():
 def test_student_name_is_file_name_without_extension():
     assert grade.student_name("class/2024/alice.smith.ipynb") == "alice.smith"
     assert grade.student_name("bob") == "bob"
+
+
+def test_submission_without_cell_ids_is_matched_by_position(assignment):
+    submission = notebook.read(FIXTURE / "assignment.ipynb")
+    for cell in submission.cells:
+        cell["id"] = "x" + cell["id"]  # as if every id were lost and regenerated
+        if cell.cell_type == "code" and "def build_header" in cell.source:
+            cell.source = "def build_header(*a, **k):\n    return b'mine'"
+    built = assemble.build(assignment, submission, b"k" * 32, "/tmp/x.json")
+    assert any("matched by position" in f for f in built.findings)
+    kinds = _kinds(built.notebook)
+    assert ("student", "build-header") in kinds and ("given", "build-header") not in kinds
+    student = [c for c in built.notebook.cells if c.metadata.get("course_graded", {}).get("cell_id") == "build-header"]
+    assert student[0].source.endswith("b'mine'")

@@ -114,3 +114,11 @@ def test_release_rejects_duplicate_check_names(tmp_path):
     checks[1].metadata["course"]["check"] = checks[0].metadata["course"]["check"]
     notebook.write(nb, tmp_path / "bad.ipynb")
     assert release.main([str(tmp_path / "bad.ipynb"), str(tmp_path / "out")]) == 1
+
+
+def test_rerunning_a_solution_does_not_change_its_exercise():
+    solution = notebook.read(FIXTURE / "assignment.ipynb")
+    before = nbformat.writes(notebook.exercise_from(solution))
+    for cell in solution.cells:  # what `nbconvert --execute` records
+        cell.metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00Z"}
+    assert nbformat.writes(notebook.exercise_from(solution)) == before

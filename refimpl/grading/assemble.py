@@ -151,12 +151,23 @@ def build(assignment, submission, key: bytes, config_path: str, socket_guard: bo
 
     assignment_ids = [c.get("id") for c in assignment.cells]
     known = set(assignment_ids)
-    sub_cells = list(submission.cells)
+    sub_cells = [copy.copy(c) for c in submission.cells]
+    if not any(c.get("id") in known for c in sub_cells):
+        # Saved by a Jupyter too old to keep cell ids? Match code cells by position if the shapes agree.
+        theirs = [c for c in sub_cells if c.cell_type == "code"]
+        ours = [c for c in assignment.cells if c.cell_type == "code"]
+        if theirs and len(theirs) == len(ours):
+            for mine, cell in zip(theirs, ours):
+                mine["id"] = cell["id"]
+            findings.append("the submission has none of the assignment's cell ids; its code cells were matched "
+                            "by position")
+        elif ours:
+            findings.append("the submission has none of the assignment's cell ids (not started from the released "
+                            "exercise?): the exercise's own cells ran, and the submission's cells ran first")
     sub_by_id = {}
     for cell in sub_cells:
         if cell.get("id") in known and cell.get("id") not in sub_by_id:
             sub_by_id[cell["id"]] = cell
-
     # What the student did to check cells: reported, never used.
     for check in checks:
         mine = sub_by_id.get(check.cell_id)

@@ -64,15 +64,28 @@ def packet_fields(expected: bytes) -> list[tuple[str, int, int]]:
     return [(f"bytes {start:#06x}", start, 16) for start in range(0, len(expected), 16)]
 
 
+def _meanings() -> dict[str, str]:
+    """Header field name -> "meaning [RFC section]", to tell a student what a field is for."""
+    try:
+        from refimpl.dhcp.message import HEADER_FIELDS
+    except Exception:
+        return {}
+    return {f.name: f"{f.meaning} [{f.rfc}]" for f in HEADER_FIELDS}
+
+
 def field_diff(expected: bytes, actual: bytes) -> list[dict]:
     """One row per field whose bytes differ: name, offset, and both byte strings."""
+    meanings = _meanings()
     rows = []
     covered = 0
     for name, offset, size in packet_fields(expected):
         covered = max(covered, offset + size)
         want, got = expected[offset : offset + size], actual[offset : offset + size]
         if want != got:
-            rows.append({"field": name, "offset": offset, "expected": want, "actual": got})
+            row = {"field": name, "offset": offset, "expected": want, "actual": got}
+            if name in meanings:
+                row["meaning"] = meanings[name]
+            rows.append(row)
     if len(actual) != len(expected):
         rows.append({"field": "length", "offset": min(len(actual), len(expected)),
                      "expected": expected[covered:], "actual": actual[covered:],
@@ -165,7 +178,8 @@ def to_markdown(blocks) -> str:
             for row in body:
                 want, marks_want = _hex(row["expected"], row["actual"])
                 got, marks_got = _hex(row["actual"], row["expected"])
-                lines.append(f"{row['field']} (offset {row['offset']})" + (f": {row['note']}" if "note" in row else ""))
+                note = row.get("note") or row.get("meaning")
+                lines.append(f"{row['field']} (offset {row['offset']})" + (f": {note}" if note else ""))
                 lines.append(f"  expected: {want}")
                 lines.append(f"  yours:    {got}")
                 if marks_got.strip():
@@ -209,7 +223,9 @@ def to_html(blocks) -> str:
         elif kind == "bytes":
             parts.append("<table><tr><th>field</th><th>offset</th><th>expected</th><th>yours</th></tr>")
             for row in body:
-                parts.append(f"<tr><td>{html.escape(row['field'])}</td><td>{row['offset']}</td>"
+                note = row.get("note") or row.get("meaning") or ""
+                parts.append(f"<tr><td title='{html.escape(note, quote=True)}'>{html.escape(row['field'])}</td>"
+                             f"<td>{row['offset']}</td>"
                              f"<td><code>{_hex_html(row['expected'], row['actual'])}</code></td>"
                              f"<td><code>{_hex_html(row['actual'], row['expected'])}</code></td></tr>")
             parts.append("</table>")

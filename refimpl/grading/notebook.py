@@ -24,6 +24,7 @@ NBFORMAT = 4
 BEGIN_RE = re.compile(r"^(?P<indent>[ \t]*)###\s*BEGIN SOLUTION\b(?:\s*hint:\s*(?P<hint>.*?))?\s*$")
 END_RE = re.compile(r"^[ \t]*###\s*END SOLUTION\b")
 DEFAULT_HINT = "replace this line with your solution"
+VOLATILE_METADATA = ("execution", "ExecuteTime")
 
 
 class NotebookError(ValueError):
@@ -169,6 +170,8 @@ def exercise_from(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """
     nb = copy.deepcopy(solution)
     for cell in nb.cells:
+        for volatile in VOLATILE_METADATA:  # run timings: re-running a solution must not change its exercise
+            cell.get("metadata", {}).pop(volatile, None)
         if cell.cell_type != "code" or not has_solution(cell.source):
             continue
         cell.source = stub_source(cell.source)
