@@ -112,7 +112,8 @@ class PacketBuilder:
         header = [self.controls[f.name] for f in HEADER_FIELDS] + [self.controls["broadcast"]]
         option_labels = [w.HTML("<b>options</b> (code: value)")] + [self.controls[n] for n, _, _ in FORM_OPTIONS]
         form = w.HBox([w.VBox([w.HTML("<b>fixed header</b> (RFC 2131 §2)")] + header), w.VBox(option_labels + [self.status])])
-        self.widget = w.VBox([form, w.HBox([self.hexdump, w.VBox([self.view, self.diagram])])])
+        pictures = w.HBox([self.hexdump, w.VBox([self.view, self.diagram])], layout=w.Layout(flex_flow="row wrap"))
+        self.widget = w.VBox([form, pictures])  # the pictures wrap below each other on a narrow page
         self.widget.builder = self  # so a notebook (or test) can reach the state from the widget
         self._redraw()
 
