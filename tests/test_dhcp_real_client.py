@@ -82,7 +82,11 @@ def test_client_once_against_our_server_with_broadcast_flag(tmp_path):
         assert lease["address"] == "203.0.113.100" and lease["server_id"] == "203.0.113.1"
         wait_until(lambda: "DHCPRELEASE of 203.0.113.100" in log.read_text(), 10, "the release")
         assert "broadcast bit: broadcast" in log.read_text()
+        # SIGINT stops the server cleanly, the lease file intact (the release is its last line).
+        assert stop(srv, signal.SIGINT) == 0
+        assert "stopped:" in log.read_text()
+        last = (tmp_path / "l.csv").read_text().splitlines()[-1].split(",")
+        assert last[0] == "203.0.113.100" and last[5] == "released"
         # No server on a silent link: --timeout gives up with a clear message.
-        stop(srv)
         r = client.run(refimpl("dhcp-client", "--interface", c_if, "--once", "--timeout", "2"), timeout=30)
         assert r.returncode == 1 and "no lease within 2 s" in r.stderr

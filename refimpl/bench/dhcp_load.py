@@ -5,9 +5,10 @@ Two network namespaces joined by a veth pair (RFC 5737 addresses only):
 runs perfdhcp. perfdhcp behaves as a relay agent (``giaddr`` = 192.0.2.2,
 source port 67), so every reply goes to giaddr:67 (RFC 2131 §4.1).
 
-For each server, perfdhcp runs a short ladder of rates (``-r``) with 200
-distinct clients (``-R 200``); a step passes when fewer than 1 % of the
-4-way exchanges (DISCOVER-OFFER-REQUEST-ACK) are lost. We report the best
+For each server, perfdhcp runs a short ladder of rates (``-r``, x1.4 a step)
+with 200 distinct clients (``-R 200``); a step passes when fewer than 1 % of
+the 4-way exchanges (DISCOVER-OFFER-REQUEST-ACK) are lost, and a failed step
+is tried once more before the ladder stops (the machine may be shared). We report the best
 passing step: exchanges per second actually completed, and the mean delays
 DISCOVER->OFFER and REQUEST->ACK. All three servers keep their leases in a
 file on tmpfs (``/dev/shm``), where fsync is cheap, so the race is about
@@ -39,7 +40,7 @@ from pathlib import Path
 SERVER_IP, LOAD_IP = "192.0.2.1", "192.0.2.2"
 POOL = ("192.0.2.10", "192.0.2.250")
 CLIENTS = 200  # perfdhcp -R: fewer clients than addresses, so no server runs dry
-RATES = (250, 500, 1000, 2000, 4000, 8000)
+RATES = (250, 350, 500, 700, 1000, 1400, 2000, 2800, 4000, 5600, 8000)  # x1.4 a step
 SECONDS = 3  # per step (perfdhcp -p)
 MAX_DROPS = 0.01
 
@@ -145,10 +146,14 @@ def perfdhcp(load_host, ifname: str, rate: int, seconds: int = SECONDS) -> Step 
 
 
 def ladder(load_host, ifname: str) -> list[Step | str]:
+    """Raise the rate until a step fails twice in a row (one retry absorbs a noisy neighbour)."""
     steps: list[Step | str] = []
     for rate in RATES:
-        step = perfdhcp(load_host, ifname, rate)
-        steps.append(step)
+        for _attempt in range(2):
+            step = perfdhcp(load_host, ifname, rate)
+            steps.append(step)
+            if isinstance(step, str) or (step.passed and step.achieved >= 0.8 * rate):
+                break
         if isinstance(step, str) or not step.passed or step.achieved < 0.8 * rate:
             break
     return steps
@@ -217,14 +222,14 @@ def _noise_round(server, load, l_if, log: Path, tmp: Path, process) -> str:
     script = tmp / "noise.py"
     script.write_text(NOISE)
     noise = load.run([sys.executable, str(script), SERVER_IP, str(SECONDS + 1)], background=True)
-    step = perfdhcp(load, l_if, 500)
+    step = perfdhcp(load, l_if, 250)
     sent = noise.communicate(timeout=30)[0].decode().strip()
     time.sleep(0.3)
     dropped = log.read_text(errors="replace").count("dropped") - before
     alive = "still serving" if process.poll() is None else "DIED"
     if isinstance(step, str):
         return f"noise: {sent} junk datagrams; {step}"
-    return (f"noise: {sent} junk datagrams during perfdhcp -r 500: {step.achieved:.0f} exch/s, "
+    return (f"noise: {sent} junk datagrams during perfdhcp -r 250: {step.achieved:.0f} exch/s, "
             f"{step.drops:.2%} lost; server logged {dropped} drops, {alive}")  # fmt: skip
 
 

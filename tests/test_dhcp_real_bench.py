@@ -1,0 +1,73 @@
+"""The perfdhcp bench section: its parser and report (no root needed), and a short real run (root)."""
+
+from __future__ import annotations
+
+import pytest
+
+from refimpl.bench import dhcp_load
+from refimpl.bench.dhcp_load import Step, parse_perfdhcp
+
+SAMPLE = """Running: perfdhcp -4 -l veth -r 1000 -p 5 -R 200 192.0.2.1
+***Rate statistics***
+Rate: 881.985 4-way exchanges/second, expected rate: 1000
+
+***Malformed Packets***
+Malformed packets: 0
+***Statistics for: DISCOVER-OFFER***
+sent packets: 4990
+received packets: 4575
+drops: 415
+drops ratio: 8.31663 %
+min delay: 0.286 ms
+avg delay: 598.888 ms
+***Statistics for: REQUEST-ACK***
+sent packets: 4575
+received packets: 4451
+drops: 124
+avg delay: 461.369 ms
+"""
+
+
+def test_parse_perfdhcp():
+    step = parse_perfdhcp(SAMPLE, 1000)
+    assert step.rate == 1000 and step.achieved == pytest.approx(881.985)
+    assert step.drops == pytest.approx(1 - 4451 / 4990)  # DISCOVERs that never got their ACK
+    assert (step.offer_ms, step.ack_ms) == (pytest.approx(598.888), pytest.approx(461.369))
+    assert not step.passed
+    with pytest.raises(AttributeError):
+        parse_perfdhcp("perfdhcp: cannot open socket", 10)
+
+
+def test_report_gives_rates_side_by_side_and_ratios():
+    results = {
+        "refimpl": [Step(500, 499.0, 0.002, 3.0, 2.0), Step(700, 600.0, 0.2, 90.0, 80.0)],
+        "kea": [Step(500, 498.0, 0.0, 1.0, 1.0)],
+        "dnsmasq": "skipped: dnsmasq not installed",
+    }
+    lines = dhcp_load._report(results, "noise: 10 junk datagrams")
+    text = "\n".join(lines)
+    assert "refimpl" in lines[2] and " 499 " in lines[2] and "700: 600 20.0%" in lines[2]
+    assert "dnsmasq    skipped: dnsmasq not installed" in text
+    assert "refimpl / kea: 1.00x" in text and "refimpl / dnsmasq" not in text
+    assert lines[-1] == "noise: 10 junk datagrams"
+
+
+@pytest.mark.needs_root
+@pytest.mark.needs_tool
+@pytest.mark.slow
+def test_one_short_perfdhcp_step_against_our_server(tmp_path):
+    from dhcp_real_harness import need_lab, start_server, stop
+
+    from refimpl.net.netns import Lab
+
+    need_lab("perfdhcp")
+    with Lab("perf") as lab:
+        server, load = lab.host("server"), lab.host("load")
+        s_if, l_if = lab.link(server, "192.0.2.1/24", load, "192.0.2.2/24")
+        srv, log = start_server(server, tmp_path, "--interface", s_if, "--server-ip", "192.0.2.1",
+                                "--pool", "192.0.2.10-192.0.2.250", "--quiet")  # fmt: skip
+        step = dhcp_load.perfdhcp(load, l_if, 100, seconds=2)
+        assert isinstance(step, Step), step
+        assert step.achieved > 50 and step.drops < 0.05, step  # perfdhcp is a relay: replies went to giaddr:67
+        assert stop(srv) == 0
+    assert "stopped:" in log.read_text()
