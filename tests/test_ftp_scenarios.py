@@ -205,3 +205,15 @@ def test_describe_control_reads_commands_and_multiline_replies():
 def test_bad_mode_is_a_clear_error():
     with pytest.raises(ValueError, match="mode"):
         scenarios.login_list("sideways")
+
+
+def test_connection_table_names_who_opened_each_connection():
+    from refimpl.ftp.sim_glue import connection_table
+
+    active = connection_table(scenarios.login_list("active").trace).splitlines()
+    passive = connection_table(scenarios.login_list("passive").trace).splitlines()
+    assert len(active) == len(passive) == 3  # header, control, data
+    assert active[2].split()[:3] == ["ftp-data", "server->client", "192.0.2.1:20"]
+    assert passive[2].split()[:2] == ["ftp-data", "client->server"] and "closed" in passive[2]
+    blocked = connection_table(scenarios.through_nat("active").trace)
+    assert "never established: 4 SYNs" in blocked

@@ -172,7 +172,7 @@ class _ServerConnection:
         conn.on_close = lambda c: c is self.data and self.run(self.session.data_closed(self.owner.clock()))
 
     def _data_error(self, why: str) -> None:
-        self.net.note(self.owner.host, "data connection failed", why)
+        self.net.note(self.owner.host, "data connection failed:", why)
         self.data = None
         self.run(self.session.data_failed(self.owner.clock(), why))
 
@@ -354,7 +354,7 @@ class FtpClientHost:
                 self.data.close()
 
     def _data_error(self, why: str) -> None:
-        self.net.note(self.host, "data connection failed", why)
+        self.net.note(self.host, "data connection failed:", why)
         self.data = None
         self.pending.clear()
         self.run(self.client.data_closed(self.net.now))
@@ -416,3 +416,37 @@ class ScriptedClient:
 def control_only(trace: Trace) -> Trace:
     """The control connection's commands and replies only (no TCP handshakes)."""
     return trace.where(lambda e: e.flow == CONTROL_FLOW and e.kind not in ("SYN", "SYN-ACK", "ACK", "FIN", "RST"))
+
+
+def connection_table(trace: Trace) -> str:
+    """Every TCP connection in a trace, one line each: who opened it, from where to where, how it ended.
+
+    The left end of each line sent the first SYN (the *active open*, RFC 793
+    §2.7) - which is the whole difference between FTP's active and passive
+    modes. Through a NAT one connection shows twice, once per hop, with the
+    addresses each side of the box sees.
+    """
+    rows: dict[frozenset, dict] = {}
+    for e in trace:
+        if e.transport != "tcp":
+            continue
+        key = frozenset([(e.src_ip, e.src_port), (e.dst_ip, e.dst_port)])
+        if key not in rows:
+            if e.kind != "SYN":
+                continue
+            rows[key] = {"flow": e.flow, "hop": f"{e.src}->{e.dst}", "from": f"{e.src_ip}:{e.src_port}",
+                         "to": f"{e.dst_ip}:{e.dst_port}", "kinds": [], "payload": 0}
+        row = rows[key]
+        row["kinds"].append("lost " + e.kind if e.lost else e.kind)
+        row["payload"] += bool(e.raw) and not e.lost
+    lines = [f"{'flow':<12} {'hop':<16} {'opened from':<22} {'to':<22} result"]
+    for row in rows.values():
+        kinds = row["kinds"]
+        if "SYN-ACK" not in kinds:
+            result = f"never established: {kinds.count('lost SYN') + kinds.count('SYN')} SYNs, no answer"
+        else:
+            n = row["payload"]
+            end = "closed" if kinds.count("FIN") >= 2 else "open"
+            result = f"established, {n} segment{'s' * (n != 1)} with data, {end}"
+        lines.append(f"{row['flow']:<12} {row['hop']:<16} {row['from']:<22} {row['to']:<22} {result}")
+    return "\n".join(lines)
