@@ -37,6 +37,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -x -q tests -m "not slow"
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m refimpl bench
 
 release: $(STAMP)

@@ -18,6 +18,7 @@ SECTIONS: list[str] = [
     "refimpl.bench.dhcp_leases",
     "refimpl.bench.grading",
     "refimpl.bench.dhcp_load",
+    "refimpl.bench.ftp",
 ]
 
 
