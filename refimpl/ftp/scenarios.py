@@ -161,7 +161,7 @@ def users_file() -> str:
     return "\n".join([
         user_line("alice", PASSWORDS["alice"], home="home/alice", perms="elradfmw", salt=salt),
         user_line("ftpguest", "not-for-login-" + "x" * 8, home="home/shared", perms="elr", salt=salt),
-        user_line("visitor", PASSWORDS["visitor"], kind="guest", maps_to="ftpguest", salt=salt),
+        user_line("visitor", PASSWORDS["visitor"], perms="elr", kind="guest", maps_to="ftpguest", salt=salt),
     ])
 
 
@@ -357,4 +357,18 @@ def bounce(permit: bool = False, seed: int = 1) -> FtpRun:
     lines = ["USER anonymous", "PASS mallory@example.org", "PORT 192,0,2,99,9,221", "RETR /pub/hello.txt", "QUIT"]
     run.clients["attacker"] = ScriptedClient(attacker, "192.0.2.1", lines)
     run.victim_received = got
+    return _finish(run, 60)
+
+
+def conversation(lines: list[str], seed: int = 1) -> FtpRun:
+    """Type ``lines`` at the server one by one, like ``telnet server 21`` (each after the final reply).
+
+    For watching the control connection alone: ``conversation(["USER anonymous",
+    "PASS me@example.org", "FEAT", "SYST", "QUIT"])``. Commands that need a data
+    connection get 425 here: nobody opens one.
+    """
+    net, lan = _lan(seed)
+    run = FtpRun("conversation", net, story="a typed control conversation")
+    _server(run, net.host("server", lan, ip="192.0.2.1/24"))
+    run.clients["client"] = ScriptedClient(net.host("client", lan, ip="192.0.2.10/24"), "192.0.2.1", lines)
     return _finish(run, 60)
