@@ -151,7 +151,7 @@ def test_server_firewall_allowing_only_21_breaks_passive():
     lost = [e for e in passive.data() if e.lost]
     assert lost and all(e.kind == "SYN" and e.src == "client" for e in lost)
     assert "LIST     FAILED  425" in passive.summary()
-    assert any(e.kind == "data timeout" for e in passive.trace)
+    assert any(e.kind == "data timeout:" for e in passive.trace)
     assert "LIST     ok      226" in active.summary()
     assert "LIST     ok      226" in fixed.summary()
 
@@ -217,3 +217,21 @@ def test_connection_table_names_who_opened_each_connection():
     assert passive[2].split()[:2] == ["ftp-data", "client->server"] and "closed" in passive[2]
     blocked = connection_table(scenarios.through_nat("active").trace)
     assert "never established: 4 SYNs" in blocked
+
+
+def test_nat_ftp_helper_rewrites_port_and_lets_the_data_connection_in():
+    run = scenarios.through_nat("active", helper=True)
+    ports = [e for e in run.trace if e.kind == "PORT"]
+    inside, outside = [parse_host_port(e.summary) for e in ports]
+    assert inside[0] == "192.0.2.10" and outside[0] == "198.51.100.1"  # rewritten on the way out
+    syns = [e for e in run.data() if e.kind == "SYN"]
+    assert [(e.src, e.dst, e.lost) for e in syns] == [("server", "nat", False), ("nat", "client", False)]
+    assert syns[0].dst_port == outside[1] and syns[1].dst_port == inside[1] and syns[0].src_port == 20
+    assert "LIST     ok      226" in run.summary()
+
+
+def test_conversation_types_lines_and_waits_for_final_replies():
+    run = scenarios.conversation(["USER anonymous", "PASS x@example.org", "FEAT", "NOPE", "QUIT"])
+    codes = [r.code for r in run.client.replies]
+    assert codes == [220, 331, 230, 211, 500, 221]
+    assert len(run.client.replies[3].lines) > 2  # FEAT: one multi-line reply, parsed whole

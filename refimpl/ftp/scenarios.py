@@ -20,11 +20,13 @@ scenario                 what it shows
 ``login_list``           control connection, login, LIST over a data connection, QUIT;
                          ``mode`` = active (PORT), passive (PASV), eprt, epsv
 ``transfer``             a real user: RETR a file, STOR one (RFC 959 §4.1.3)
-``through_nat``          client behind a NAT (RFC 3022): active fails, passive works
+``through_nat``          client behind a NAT (RFC 3022): active fails, passive works;
+                         ``helper=True``: an FTP helper in the NAT rewrites PORT
 ``client_firewall``      client behind a stateful firewall: the same story, no NAT
 ``server_firewall``      server behind a firewall that lets in only port 21:
                          passive fails, active works; ``open_passive=True`` fixes it
 ``login_as``             anonymous, real and guest users (seed 004)
+``conversation``         type command lines at the server, as with telnet
 ``jail_escape``          ``..`` and a symbolic link cannot leave the user's root
 ``bounce``               PORT to a third host, refused per RFC 2577 §3
                          (``permit=True`` shows the attack it prevents)
@@ -44,7 +46,7 @@ from refimpl.trace import Trace
 
 from .jail import JailedFS
 from .session import ServerConfig
-from .sim_glue import DATA_FLOW, FtpClientHost, FtpServerHost, ScriptedClient, control_only
+from .sim_glue import DATA_FLOW, FtpClientHost, FtpServerHost, ScriptedClient, add_ftp_helper, control_only
 from .users import UserDB, user_line
 
 EPOCH = calendar.timegm((2026, 11, 23, 9, 0, 0))
@@ -227,7 +229,7 @@ def transfer(mode: str = "passive", seed: int = 1) -> FtpRun:
     return _finish(run, 60)
 
 
-def through_nat(mode: str = "active", announce: str = "public", seed: int = 1) -> FtpRun:
+def through_nat(mode: str = "active", announce: str = "public", helper: bool = False, seed: int = 1) -> FtpRun:
     """The client sits behind a NAT (RFC 3022); the server is on the internet.
 
     Active mode: the server must open a connection *to* the client. With
@@ -237,11 +239,18 @@ def through_nat(mode: str = "active", announce: str = "public", seed: int = 1) -
     PORT carries 192.0.2.10, which is not the address the server sees, so the
     server refuses it (RFC 2577 §3). Passive mode: every connection goes out
     from the client, the NAT maps them all, the transfer works.
+
+    ``helper=True`` gives the NAT an FTP helper (Linux ``nf_nat_ftp``, seed
+    004's ``ip_nat_ftp``): the client announces its private address and the
+    NAT rewrites the PORT command and lets the server's connection in.
     """
     net = Network(seed=seed)
     lan, wan = net.segment("lan", "192.0.2.0/24"), net.segment("internet", "198.51.100.0/24")
     run = FtpRun(f"through_nat[{mode}]", net, story=f"client behind a NAT, {mode} mode")
-    net.nat("nat", (lan, "192.0.2.1/24"), (wan, "198.51.100.1/24"))
+    nat = net.nat("nat", (lan, "192.0.2.1/24"), (wan, "198.51.100.1/24"))
+    if helper:
+        add_ftp_helper(nat)
+        announce = "private"
     _server(run, net.host("server", wan, ip="198.51.100.21/24"))
     host = net.host("client", lan, ip="192.0.2.10/24", gateway="192.0.2.1")
     public = "198.51.100.1" if announce == "public" and mode in ("active", "eprt") else None

@@ -180,7 +180,7 @@ class _ServerConnection:
         self.timer = None
         if self.listener is not None:
             self._stop_listening()
-            self.net.note(self.owner.host, "data timeout", f"nobody connected in {self.owner.data_timeout:g} s")
+            self.net.note(self.owner.host, "data timeout:", f"nobody connected in {self.owner.data_timeout:g} s")
             self.run(self.session.data_failed(self.owner.clock(), "timeout"))
 
     def _stop_listening(self) -> None:
@@ -450,3 +450,49 @@ def connection_table(trace: Trace) -> str:
             result = f"established, {n} segment{'s' * (n != 1)} with data, {end}"
         lines.append(f"{row['flow']:<12} {row['hop']:<16} {row['from']:<22} {row['to']:<22} {result}")
     return "\n".join(lines)
+
+
+def add_ftp_helper(nat) -> None:
+    """Give a simulated NAT box an FTP helper, like Linux's ``nf_nat_ftp`` (seed 004: ``ip_nat_ftp``).
+
+    A NAT alone breaks active mode: PORT carries the inside address, and the
+    server's SYN from port 20 finds no mapping. The helper reads the control
+    connection (only to port 21, as seed 004 warns) and, for each ``PORT``
+    from inside:
+
+    1. creates a mapping for the announced inside port and allows one inbound
+       connection to it, from the server's port 20;
+    2. rewrites the command to carry the NAT's outside address and mapped port.
+
+    The trace shows both versions of the command, one each side of the box. It
+    cannot work when the control connection is encrypted (FTPS, RFC 4217) or on
+    another port: one more reason to prefer passive mode.
+    """
+    from dataclasses import replace
+
+    from .datachannel import DataChannelError, format_host_port, parse_host_port
+
+    def helper(packet, iface):
+        if iface is not nat.inside or packet.transport != "tcp" or packet.dst_port != FTP_PORT:
+            return packet
+        if not packet.payload.upper().startswith(b"PORT "):
+            return packet
+        try:
+            ip, port = parse_host_port(packet.payload[5:].decode("ascii").strip())
+        except (DataChannelError, UnicodeDecodeError):
+            return packet  # not ours to judge: the server will answer 501
+        if not nat.inside.on_link(ip):
+            return packet
+        mapped = nat.mappings.get(("tcp", ip, port))
+        if mapped is None:
+            mapped = port
+            while ("tcp", mapped) in nat.reverse or ("tcp", mapped) in nat.forwards:
+                mapped += 1
+            nat.mappings[("tcp", ip, port)] = mapped
+            nat.reverse[("tcp", mapped)] = (ip, port)
+        # expect the server's data connection: from its port 20 (RFC 959 §3.2) to the mapped port
+        nat.contacted.add(("tcp", mapped, packet.dst_ip, FTP_PORT - 1))
+        line = f"PORT {format_host_port(nat.outside.ip, mapped)}\r\n".encode()
+        return replace(packet, payload=line)
+
+    nat.add_hook(helper)
