@@ -235,3 +235,13 @@ def test_conversation_types_lines_and_waits_for_final_replies():
     codes = [r.code for r in run.client.replies]
     assert codes == [220, 331, 230, 211, 500, 221]
     assert len(run.client.replies[3].lines) > 2  # FEAT: one multi-line reply, parsed whole
+
+
+def test_type_a_converts_line_ends_on_the_wire_type_i_does_not():
+    ascii_run, binary_run = scenarios.transfer("passive", binary=False), scenarios.transfer("passive")
+    got = {name: next(r for r in run.client.results if r.name == "RETR").data
+           for name, run in (("A", ascii_run), ("I", binary_run))}
+    assert got["I"] == scenarios.NOTES and got["A"] == scenarios.NOTES.replace(b"\n", b"\r\n")  # RFC 959 §3.1.1.1
+    with open(os.path.join(ascii_run.site.name, "root/home/alice/report.txt"), "rb") as f:
+        assert f.read() == b"all good\n"
+    assert [line.split()[9] for line in ascii_run.xferlog().splitlines()] == ["a", "a"]

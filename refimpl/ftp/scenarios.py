@@ -216,15 +216,19 @@ def login_list(mode: str = "passive", user: str = "anonymous", seed: int = 1) ->
     return _finish(run, 60)
 
 
-def transfer(mode: str = "passive", seed: int = 1) -> FtpRun:
-    """alice logs in, downloads ``notes.txt`` (RETR) and uploads ``report.txt`` (STOR)."""
+def transfer(mode: str = "passive", binary: bool = True, seed: int = 1) -> FtpRun:
+    """alice logs in, downloads ``notes.txt`` (RETR) and uploads ``report.txt`` (STOR).
+
+    ``binary=False`` uses TYPE A: on the wire every line ends in CRLF (RFC 959
+    §3.1.1.1), whatever the file on the disk has; TYPE I moves the bytes as they are.
+    """
     net, lan = _lan(seed)
     run = FtpRun(f"transfer[{mode}]", net, story=f"RETR and STOR in {mode} mode")
     _server(run, net.host("server", lan, ip="192.0.2.1/24"))
     client = _client(run, net.host("client", lan, ip="192.0.2.10/24"), "192.0.2.1", mode)
     client.login("alice", PASSWORDS["alice"])
-    client.retr("notes.txt")
-    client.stor("report.txt", b"all good\r\n")
+    client.retr("notes.txt", binary=binary)
+    client.stor("report.txt", b"all good\r\n", binary=binary)
     client.quit()
     return _finish(run, 60)
 
