@@ -46,9 +46,10 @@ def test_report_gives_rates_side_by_side_and_ratios():
     }
     lines = dhcp_load._report(results, "noise: 10 junk datagrams")
     text = "\n".join(lines)
-    assert "refimpl" in lines[2] and " 499 " in lines[2] and "700: 600 20.0%" in lines[2]
+    assert "refimpl" in lines[2] and " 499 " in lines[2] and " 600 " in lines[2] and "700: 600 20.0%" in lines[2]
     assert "dnsmasq    skipped: dnsmasq not installed" in text
-    assert "refimpl / kea: 1.00x" in text and "refimpl / dnsmasq" not in text
+    assert "refimpl / kea: 1.00x exchanges per second (< 1% lost), 1.20x at peak" in text
+    assert "refimpl / dnsmasq" not in text
     assert lines[-1] == "noise: 10 junk datagrams"
 
 
