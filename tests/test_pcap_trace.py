@@ -109,3 +109,14 @@ def test_the_capture_can_be_made_again(tmp_path):
     assert kinds in (EXPECTED, raced), kinds
     assert read_trace(path).hosts() == ["client", "server"]
     assert {d.src_mac for d in read_datagrams(path)} == {CLIENT_MAC, SERVER_MAC}
+
+
+def test_importing_the_real_network_modules_loads_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, refimpl.net.pcap, refimpl.net.dhcp_sockets, refimpl.net.dhcp_cli, refimpl.net.rawlink, "
+            "refimpl.net.dhcp_capture, refimpl.bench.dhcp_load; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scapy', 'matplotlib', 'ipywidgets')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
