@@ -179,3 +179,36 @@ def test_server_survives_garbage_and_keeps_serving(tmp_path):
     assert "not a DHCP message" in text
     assert any("bound ip=192.0.2.10" in e for e in events(out))
     assert "stopped:" in text
+
+
+PROBE = r"""
+import socket, sys
+from refimpl.dhcp import Message
+# A DISCOVER from a non-Ethernet client (htype 32, hlen 8): no frame can be addressed to it.
+d = Message.discover(mac="02:00:00:00:00:00:00:07", xid=77)
+d.htype = 32
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, sys.argv[1].encode())  # no default route here
+s.bind(("0.0.0.0", 68))
+s.settimeout(5)
+s.sendto(d.encode(), ("255.255.255.255", 67))
+data, (ip, port) = s.recvfrom(2048)
+m = Message.decode(data)
+print(m.message_type.name, m.yiaddr, port, m.xid)
+"""
+
+
+def test_reply_to_a_non_ethernet_client_is_broadcast(tmp_path):
+    need_lab()
+    with Lab("noneth") as lab:
+        server, client = lab.host("server"), lab.host("client")
+        s_if, c_if = lab.link(server, "192.0.2.1/24", client, "192.0.2.2/24")
+        srv, log = start_server(server, tmp_path, "--interface", s_if, *SERVER_ARGS)
+        script = tmp_path / "probe.py"
+        script.write_text(PROBE)
+        r = client.run([sys.executable, str(script), c_if], timeout=20)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["OFFER", "192.0.2.10", "67", "77"]
+        assert stop(srv) == 0
+    assert "chaddr is not Ethernet, broadcast instead" in log.read_text()

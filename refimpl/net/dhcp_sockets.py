@@ -125,6 +125,11 @@ def _kind(msg: Message) -> str:
     return f"DHCP{kind.name}" if kind is not None else "BOOTP"
 
 
+def _ethernet(msg: Message) -> bool:
+    """Can we write a frame to this chaddr? Only for Ethernet (htype 1, hlen 6)."""
+    return msg.htype == 1 and msg.hlen == 6
+
+
 def describe_request(msg: Message, via: str) -> str:
     """ISC dhcpd's words for a message a client sent."""
     kind = msg.message_type
@@ -144,7 +149,12 @@ def describe_reply(out: Outgoing, via: str) -> str:
     """ISC dhcpd's words for a reply, plus how it was delivered (RFC 2131 §4.1)."""
     msg = out.message
     address = msg.yiaddr if msg.yiaddr != "0.0.0.0" else msg.ciaddr
-    how = out.why + (" (Ethernet frame to chaddr on AF_PACKET)" if out.to_chaddr else f" -> {out.dst_ip}:{out.dst_port}")
+    if out.to_chaddr and _ethernet(msg):
+        how = f"{out.why} (Ethernet frame to chaddr on AF_PACKET)"
+    elif out.to_chaddr:
+        how = f"{out.why}: chaddr is not Ethernet, broadcast instead"
+    else:
+        how = f"{out.why} -> {out.dst_ip}:{out.dst_port}"
     return f"{_kind(msg)} on {address} to {msg.mac} via {via} [{how}]"
 
 
@@ -260,11 +270,14 @@ class ServerDriver:
     def send(self, out: Outgoing, via: str) -> None:
         data = out.data
         try:
-            if out.to_chaddr:
+            if out.to_chaddr and _ethernet(out.message):
                 # RFC 2131 §4.1: unicast to yiaddr at chaddr - the client has no
                 # address to ARP for, so we address the Ethernet frame ourselves.
                 self.link.send_udp(out.chaddr, self.server.config.server_ip, out.dst_ip, out.src_port,
                                    out.dst_port, data)  # fmt: skip
+            elif out.to_chaddr:
+                # chaddr is not an Ethernet address: RFC 2131 §4.1 allows a broadcast instead.
+                self.udp.sendto(data, (BROADCAST_IP, out.dst_port))
             else:
                 self.udp.sendto(data, (out.dst_ip, out.dst_port))
         except OSError as exc:
@@ -340,8 +353,10 @@ class RelayDriver:
         try:
             if out.iface == "server":
                 self.server_side.sendto(data, (out.dst_ip, out.dst_port))
-            elif out.to_chaddr:
+            elif out.to_chaddr and _ethernet(out.message):
                 self.link.send_udp(out.chaddr, self.agent.address, out.dst_ip, out.src_port, out.dst_port, data)
+            elif out.to_chaddr:
+                self.client_side.sendto(data, (BROADCAST_IP, out.dst_port))  # not Ethernet: broadcast
             else:
                 self.client_side.sendto(data, (out.dst_ip, out.dst_port))
         except OSError as exc:
