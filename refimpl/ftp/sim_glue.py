@@ -442,11 +442,13 @@ def connection_table(trace: Trace) -> str:
     lines = [f"{'flow':<12} {'hop':<16} {'opened from':<22} {'to':<22} result"]
     for row in rows.values():
         kinds = row["kinds"]
-        if "SYN-ACK" not in kinds:
+        if "SYN-ACK" not in kinds and "lost SYN" not in kinds:
+            result = "opening: SYN sent"  # (a trace cut short, as in a stepper)
+        elif "SYN-ACK" not in kinds:
             result = f"never established: {kinds.count('lost SYN') + kinds.count('SYN')} SYNs, no answer"
         else:
             n = row["payload"]
-            end = "closed" if kinds.count("FIN") >= 2 else "open"
+            end = ("open", "closing: one FIN", "closed")[min(kinds.count("FIN"), 2)]  # RFC 793 §3.5
             result = f"established, {n} segment{'s' * (n != 1)} with data, {end}"
         lines.append(f"{row['flow']:<12} {row['hop']:<16} {row['from']:<22} {row['to']:<22} {result}")
     return "\n".join(lines)
