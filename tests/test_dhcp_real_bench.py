@@ -56,19 +56,32 @@ def test_report_gives_rates_side_by_side_and_ratios():
 @pytest.mark.needs_root
 @pytest.mark.needs_tool
 @pytest.mark.slow
-def test_one_short_perfdhcp_step_against_our_server(tmp_path):
+def test_perfdhcp_with_junk_thrown_at_the_server(tmp_path):
+    """perfdhcp (a relay: replies go to giaddr:67) while another sender throws junk at port 67."""
+    import sys
+
     from dhcp_real_harness import need_lab, start_server, stop
 
     from refimpl.net.netns import Lab
 
     need_lab("perfdhcp")
+    noise = tmp_path / "noise.py"
+    noise.write_text(dhcp_load.NOISE)
     with Lab("perf") as lab:
         server, load = lab.host("server"), lab.host("load")
         s_if, l_if = lab.link(server, "192.0.2.1/24", load, "192.0.2.2/24")
         srv, log = start_server(server, tmp_path, "--interface", s_if, "--server-ip", "192.0.2.1",
                                 "--pool", "192.0.2.10-192.0.2.250", "--quiet")  # fmt: skip
+        thrower = load.run([sys.executable, str(noise), "192.0.2.1", "3"], background=True)
         step = dhcp_load.perfdhcp(load, l_if, 100, seconds=2)
+        junk = int(thrower.communicate(timeout=30)[0].decode().strip())
         assert isinstance(step, Step), step
-        assert step.achieved > 50 and step.drops < 0.05, step  # perfdhcp is a relay: replies went to giaddr:67
+        assert step.achieved > 50 and step.drops < 0.05, step
+        assert srv.poll() is None  # still serving
         assert stop(srv) == 0
-    assert "stopped:" in log.read_text()
+    text = log.read_text()
+    assert junk > 100
+    # Each junk datagram that reached the server is logged as dropped (a few may die in the kernel queue).
+    assert text.count("dropped") >= junk * 0.9, (junk, text.count("dropped"))
+    assert "not a DHCP message" in text
+    assert "stopped:" in text
