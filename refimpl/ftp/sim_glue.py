@@ -131,7 +131,7 @@ class _ServerConnection:
             self.data = self.owner.host.tcp.connect(
                 (effect.ip, effect.port), src_port=effect.from_port, flow=DATA_FLOW,
                 on_connect=lambda c: self.run(self.session.data_connected(self.owner.clock(), c.remote)),
-                on_error=lambda c, why: self._data_error(why),
+                on_error=lambda c, why: c is self.data and self._data_error(why),
             )
             self._attach(self.data)
         elif isinstance(effect, (SendData, SendFile)):
@@ -316,7 +316,7 @@ class FtpClientHost:
             self.data = self.host.tcp.connect(
                 (effect.ip, effect.port), flow=DATA_FLOW,
                 on_connect=lambda c: self._flush(),
-                on_error=lambda c, why: self._data_error(why),
+                on_error=lambda c, why: c is self.data and self._data_error(why),
             )
             self._attach(self.data)
         elif isinstance(effect, ListenData):
