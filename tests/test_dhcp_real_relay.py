@@ -93,3 +93,63 @@ def interface_mac_of(pcap, role: str) -> str:
 
     names = host_names(read_datagrams(pcap))
     return next(key for key, name in names.items() if name == role and ":" in key)
+
+
+DHCLIENT_SCRIPT = """#!/bin/sh
+echo "$reason ip=$new_ip_address server=$new_dhcp_server_identifier" >> {out}
+case "$reason" in
+  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+esac
+exit 0
+"""
+
+OLD_LEASE = """lease {{
+  interface "{ifname}";
+  fixed-address 203.0.113.99;
+  option subnet-mask 255.255.255.0;
+  option dhcp-lease-time 600;
+  option dhcp-server-identifier 198.51.100.2;
+  renew 4 2037/01/01 00:00:00;
+  rebind 4 2037/01/01 00:00:00;
+  expire 4 2037/01/01 00:00:00;
+}}
+"""
+
+
+def test_relay_carries_a_nak_to_a_moved_dhclient(tmp_path):
+    """dhclient remembers an address from another network (INIT-REBOOT); the server NAKs through
+    the relay with the BROADCAST bit (RFC 2131 §4.1), the relay broadcasts it, dhclient starts over."""
+    need_lab("dhclient", "tcpdump")
+    out = tmp_path / "events"
+    script = write_script(tmp_path / "dhclient.sh", DHCLIENT_SCRIPT.format(out=out))
+    with Lab("relaynak") as lab:
+        client, relay, server = lab.host("client"), lab.host("relay"), lab.host("server")
+        c_if, rc_if = lab.link(client, None, relay, "192.0.2.1/24")
+        rs_if, s_if = lab.link(relay, "198.51.100.1/24", server, "198.51.100.2/24")
+        server.ip("route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+        lease_file = tmp_path / "dhclient.leases"
+        lease_file.write_text(OLD_LEASE.format(ifname=c_if))
+        with capture(client, c_if, tmp_path / "near.pcap") as near:
+            srv, srv_log = start_server(server, tmp_path, "--interface", s_if, "--server-ip", "198.51.100.2",
+                                        "--pool", "192.0.2.10-192.0.2.20", "--network", "192.0.2.0/24")  # fmt: skip
+            relay_log = tmp_path / "relay.log"
+            rel = start_logged(relay, refimpl("dhcp-relay", "--client-interface", rc_if, "--server", "198.51.100.2"),
+                               relay_log)  # fmt: skip
+            wait_until(lambda: "relaying from" in relay_log.read_text() or rel.poll() is not None, 20, "the relay")
+            common = ["-4", "-sf", str(script), "-lf", str(lease_file), "-pf", str(tmp_path / "pid")]
+            dhclient = start_logged(client, ["dhclient", "-d", "-v", *common, c_if], tmp_path / "dhclient.log")
+            bound = wait_until(lambda: [e for e in out.read_text().splitlines() if e.startswith("BOUND")]
+                               if out.exists() else [], 30, "dhclient BOUND after the NAK")  # fmt: skip
+            assert "ip=192.0.2.10 " in bound[0] and "server=198.51.100.2" in bound[0]
+            dhclient.terminate()
+            dhclient.wait(timeout=10)
+            assert stop(rel) == 0 and stop(srv) == 0
+    stext, rtext = srv_log.read_text(), relay_log.read_text()
+    assert "DHCPREQUEST for 203.0.113.99 from" in stext and "DHCPNAK on 203.0.113.99 to" in stext
+    assert "wrong network" in stext
+    assert "DHCPNAK" in rtext and "relay: broadcast bit set" in rtext
+    trace = read_trace(near)
+    nak = [e for e in trace if e.kind == "DHCPNAK"]
+    assert nak and nak[0].dst == "*" and nak[0].dst_ip == "255.255.255.255" and nak[0].message.broadcast
+    kinds = trace.kinds()
+    assert kinds.index("DHCPNAK") < kinds.index("DHCPDISCOVER") < kinds.index("DHCPACK")

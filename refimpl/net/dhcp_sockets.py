@@ -145,17 +145,21 @@ def describe_request(msg: Message, via: str) -> str:
     return f"{_kind(msg)} from {msg.mac} via {via}"
 
 
-def describe_reply(out: Outgoing, via: str) -> str:
+def describe_reply(out: Outgoing, via: str, request: Message | None = None) -> str:
     """ISC dhcpd's words for a reply, plus how it was delivered (RFC 2131 §4.1)."""
     msg = out.message
     address = msg.yiaddr if msg.yiaddr != "0.0.0.0" else msg.ciaddr
+    if address == "0.0.0.0" and request is not None:  # a NAK names the address it refuses
+        address = request.get("requested_ip") or request.ciaddr
+    on = f" on {address}" if address != "0.0.0.0" else ""
     if out.to_chaddr and _ethernet(msg):
         how = f"{out.why} (Ethernet frame to chaddr on AF_PACKET)"
     elif out.to_chaddr:
         how = f"{out.why}: chaddr is not Ethernet, broadcast instead"
     else:
         how = f"{out.why} -> {out.dst_ip}:{out.dst_port}"
-    return f"{_kind(msg)} on {address} to {msg.mac} via {via} [{how}]"
+    why = f" ({msg.get('message')})" if msg.message_type == MessageType.NAK and msg.get("message") else ""
+    return f"{_kind(msg)}{on} to {msg.mac} via {via}{why} [{how}]"
 
 
 # -- the server ------------------------------------------------------------------------------
@@ -265,9 +269,9 @@ class ServerDriver:
                     self.log(note.split(" ", 1)[1], problem=problem)
             self.server.log.clear()  # the core's notebook would grow forever on a long run
         for out in replies:
-            self.send(out, via)
+            self.send(out, via, msg)
 
-    def send(self, out: Outgoing, via: str) -> None:
+    def send(self, out: Outgoing, via: str, request: Message | None = None) -> None:
         data = out.data
         try:
             if out.to_chaddr and _ethernet(out.message):
@@ -285,7 +289,7 @@ class ServerDriver:
             return
         self.stats["sent"] += 1
         if not self.log.quiet:
-            self.log(describe_reply(out, via))
+            self.log(describe_reply(out, via, request))
 
 
 # -- the relay ---------------------------------------------------------------------------------
