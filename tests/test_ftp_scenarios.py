@@ -196,9 +196,12 @@ def test_bounce(permit):
 # -- labels --------------------------------------------------------------------------------
 def test_describe_control_reads_commands_and_multiline_replies():
     assert describe_control(b"PORT 192,0,2,10,195,80\r\n")[:2] == ("PORT", "192,0,2,10,195,80")
-    kind, summary, reply = describe_control(b"211-Features:\r\n EPSV\r\n MDTM\r\n211 End\r\n")
+    kind, summary, message = describe_control(b"211-Features:\r\n EPSV\r\n MDTM\r\n211 End\r\n")
     assert kind == "211" and summary == "Features: (+3 lines)"
-    assert reply.lines == ("Features:", " EPSV", " MDTM", "End")
+    assert message.reply.lines == ("Features:", " EPSV", " MDTM", "End")
+    assert "positive completion" in message.show() and "RFC 959" in message.show()
+    assert "RFC 959 §4.1" in describe_control(b"PORT 1,2,3,4,5,6\r\n")[2].show()
+    assert "500" in describe_control(b"XYZZY\r\n")[2].show()
     assert describe_data(b"x" * 30)[1].startswith('30 bytes "xxxx') and describe_data(b"x" * 30)[1].endswith('..."')
 
 

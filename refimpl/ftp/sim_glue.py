@@ -36,13 +36,16 @@ Nothing here decides anything about FTP: every rule lives in the cores.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from refimpl.trace import Trace
 
 from .client import WAIT_DATA, ConnectData, Done, Failed, FTPClient, ListenData, ReplyReceived, SendCommand
+from .commands import COMMANDS
 from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
 from .jail import JailedFS
+from .replies import FIRST_DIGIT, REPLIES
 from .replies import Reply as _Reply
 from .session import ServerConfig, ServerSession
 
@@ -54,13 +57,39 @@ FTP_PORT = 21  # RFC 959 §3.2 / IANA: the control connection's well-known port 
 # ---------------------------------------------------------------------------
 # Reading a segment for the trace
 # ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ControlMessage:
+    """One command or reply as the trace keeps it; ``show()`` is what a stepper prints.
+
+    ``reply`` is the parsed :class:`~refimpl.ftp.replies.Reply` (None for a
+    command); ``line`` is the command line (empty for a reply).
+    """
+
+    text: str
+    reply: _Reply | None = None
+    line: str = ""
+
+    def show(self) -> str:
+        if self.reply is not None:
+            code = self.reply.code
+            spec = REPLIES.get(code)
+            meaning = f"{spec.meaning} ({spec.rfc})" if spec else "not in refimpl's reply table"
+            first = FIRST_DIGIT.get(code // 100, "?")
+            return f"{self.text}\n\nreply {code}: {first}; {meaning}"
+        verb = self.line.split(" ")[0].upper()
+        spec = COMMANDS.get(verb)
+        about = f"{spec.help} - {spec.rfc}" if spec else "not a command this server knows (500)"
+        return f"{self.text}\n\ncommand {verb}: {about}"
+
+
 def describe_control(raw: bytes) -> tuple[str, str, Any]:
     """One control-connection segment -> ``(kind, summary, message)``.
 
     A reply (``227 Entering Passive Mode (...)``) gets its code as kind; a
-    command (``PORT 192,0,2,10,195,80``) its verb, the argument as summary.
-    FTP sends passwords in clear text (the seeds say so, and RFC 2577 §2
-    too): the trace shows what anyone on the path could read.
+    command (``PORT 192,0,2,10,195,80``) its verb, with the argument as
+    summary (so the arrow reads ``PORT 192,0,2,10,195,80``). FTP sends
+    passwords in clear text (seed 001 says so, RFC 2577 §5-6 too): the trace
+    shows what anyone on the path could read.
     """
     text = raw.decode("utf-8", "replace")
     lines = [line for line in text.split("\r\n") if line]
@@ -71,9 +100,10 @@ def describe_control(raw: bytes) -> tuple[str, str, Any]:
         # RFC 959 §4.2: "123-" opens a multi-line reply, "123 " ends it
         more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
         texts = [first[4:]] + [line[4:] if line[:4] == first[:3] + " " else line for line in lines[1:]]
-        return first[:3], first[4:] + more, _Reply(int(first[:3]), texts)
+        reply = _Reply(int(first[:3]), texts)
+        return first[:3], first[4:] + more, ControlMessage(text.rstrip("\r\n"), reply=reply)
     verb, _, arg = first.partition(" ")
-    return verb.upper(), arg, first
+    return verb.upper(), arg, ControlMessage(first, line=first)
 
 
 def describe_data(raw: bytes) -> tuple[str, str, Any]:
