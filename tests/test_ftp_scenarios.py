@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from refimpl.ftp import scenarios
 from refimpl.ftp.datachannel import parse_227, parse_229, parse_eprt, parse_host_port
@@ -86,9 +86,7 @@ def test_transfer_moves_the_right_bytes_both_ways(mode):
     run = scenarios.transfer(mode)
     retr = [r for r in run.client.results if r.name == "RETR"][0]
     assert retr.data == scenarios.NOTES
-    stored = os.path.join(run.site.name, "root/home/alice/report.txt")
-    with open(stored, "rb") as f:
-        assert f.read() == b"all good\r\n"
+    assert run.files["home/alice/report.txt"] == b"all good\r\n"
     upload = [e for e in run.data() if e.kind == "DATA" and e.src == "client"]
     assert b"".join(e.raw for e in upload) == b"all good\r\n"
     xfer = run.xferlog().splitlines()
@@ -102,6 +100,12 @@ def test_each_transfer_gets_its_own_data_connection():
     assert len(data) == 2
     assert all(c[0].kind == "SYN" and c[0].src_port == 20 for c in data)
     assert len({c[0].dst_port for c in data}) == 2  # a fresh client port per PORT
+
+
+def test_scenarios_leave_no_temporary_tree_behind():
+    run = scenarios.jail_escape()
+    assert run.site is None and "home/alice/notes.txt" in run.files
+    assert "secret.txt" not in "".join(run.files)  # outside the server root: never part of it
 
 
 def test_runs_are_deterministic():
@@ -245,15 +249,11 @@ def test_type_a_converts_line_ends_on_the_wire_type_i_does_not():
     got = {name: next(r for r in run.client.results if r.name == "RETR").data
            for name, run in (("A", ascii_run), ("I", binary_run))}
     assert got["I"] == scenarios.NOTES and got["A"] == scenarios.NOTES.replace(b"\n", b"\r\n")  # RFC 959 §3.1.1.1
-    with open(os.path.join(ascii_run.site.name, "root/home/alice/report.txt"), "rb") as f:
-        assert f.read() == b"all good\n"
+    assert ascii_run.files["home/alice/report.txt"] == b"all good\n"
     assert [line.split()[9] for line in ascii_run.xferlog().splitlines()] == ["a", "a"]
 
 
 # -- the glue with bigger files: many TCP segments, several session chunks ----------------
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 
 def _one_transfer(tmp_path, mode: str, data: bytes, upload: bool):
     from refimpl.ftp import JailedFS, ServerConfig, UserDB

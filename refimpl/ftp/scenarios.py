@@ -73,7 +73,8 @@ class FtpRun:
     server: FtpServerHost | None = None
     clients: dict[str, object] = field(default_factory=dict)
     story: str = ""
-    site: object = None  # the TemporaryDirectory holding the server's files (removed with the run)
+    site: object = None  # the TemporaryDirectory with the server's files, while the scenario runs
+    files: dict[str, bytes] = field(default_factory=dict)  # the server's files after the run, by path below its root
 
     @property
     def trace(self) -> Trace:
@@ -195,8 +196,30 @@ def _lan(seed: int):
     return net, lan
 
 
+def _snapshot(root: str) -> dict[str, bytes]:
+    """Every regular file below ``root``: ``{"home/alice/notes.txt": b"..."}`` (links left out)."""
+    files = {}
+    for here, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(here, name)
+            if not os.path.islink(path):
+                with open(path, "rb") as f:
+                    files[os.path.relpath(path, root).replace(os.sep, "/")] = f.read()
+    return files
+
+
 def _finish(run: FtpRun, until: float) -> FtpRun:
-    run.net.run(until=until, max_events=20_000)
+    """Run the clock, keep the server's files in ``run.files``, and remove the temporary tree
+    now (a notebook kernel that is killed never runs the cleanup of a TemporaryDirectory)."""
+    try:
+        run.net.run(until=until, max_events=20_000)
+        if run.site is not None:
+            run.files = _snapshot(os.path.join(run.site.name, "root"))
+    finally:
+        if run.site is not None:
+            run.site.cleanup()
+            run.site = None
     return run
 
 
