@@ -181,3 +181,14 @@ def test_every_scenario_is_deterministic(name):
     b = scenarios.SCENARIOS[name]()
     assert a.trace.table() == b.trace.table() and len(a.trace) > 0
     assert len(a.states()) == len(a.trace)
+
+
+def test_server_on_several_segments_answers_on_the_right_one():
+    from refimpl.bench import dhcp_sim
+
+    seconds, bound, events = dhcp_sim.simulate(clients=250)
+    assert bound == 250 and events == 5 * 250  # DISCOVER, OFFER, REQUEST, ACK, ARP probe each
+    seconds, bound = dhcp_sim.bare(clients=50)
+    assert bound == 50
+    lines = dhcp_sim.run(clients=40)
+    assert len(lines) == 3 and "40 bound" in lines[0]

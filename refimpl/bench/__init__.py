@@ -19,6 +19,7 @@ SECTIONS: list[str] = [
     "refimpl.bench.grading",
     "refimpl.bench.dhcp_load",
     "refimpl.bench.ftp",
+    "refimpl.bench.dhcp_sim",
 ]
 
 

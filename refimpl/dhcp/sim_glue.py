@@ -129,7 +129,10 @@ class ServerHost:
         outs = self.server.receive(packet.payload, self.net.now, src_ip=packet.src_ip,
                                    src_port=packet.src_port, dst_ip=packet.dst_ip)  # fmt: skip
         for out in outs:
-            _send(self.host, out)
+            # A broadcast, or a unicast to a client's hardware address, leaves on the
+            # interface the request came in on (a server may sit on several segments).
+            local = out.broadcast or out.to_chaddr
+            _send(self.host, out, iface=packet.iface if local else None)
 
 
 # ---------------------------------------------------------------------------
