@@ -36,6 +36,7 @@ import builtins
 import hashlib
 import io
 import json
+import linecache
 import os
 import sys
 import threading
@@ -271,7 +272,9 @@ def _compile(name, source):
     from IPython.core.inputtransformer2 import TransformerManager
 
     python = TransformerManager().transform_cell(source)  # %magics -> Python, like the kernel
-    tree = ast.parse(python, filename=f"<check {name}>")
+    filename = f"<check {name}>"
+    linecache.cache[filename] = (len(python), None, python.splitlines(True), filename)  # source in tracebacks
+    tree = ast.parse(python, filename=filename)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = compile(ast.Expression(tree.body.pop().value), f"<check {name}>", "eval")
