@@ -192,3 +192,14 @@ def test_server_on_several_segments_answers_on_the_right_one():
     assert bound == 50
     lines = dhcp_sim.run(clients=40)
     assert len(lines) == 3 and "40 bound" in lines[0]
+
+
+def test_inform_gets_configuration_without_lease():
+    run = scenarios.inform()
+    assert dhcp_kinds(run.trace) == ["DHCPINFORM", "DHCPACK"]
+    inform, ack = run.trace.where(flow="dhcp")
+    assert inform.src_ip == "192.0.2.50" and inform.message.ciaddr == "192.0.2.50"
+    # RFC 2131 §4.3.5: no lease time, no yiaddr, unicast to ciaddr
+    assert ack.message.get("lease_time") is None and ack.message.yiaddr == "0.0.0.0"
+    assert (ack.dst_ip, ack.dst_port) == ("192.0.2.50", 68) and not ack.is_broadcast
+    assert run.client.state == "INFORMED" and ack.message.get("router") == ["192.0.2.1"]

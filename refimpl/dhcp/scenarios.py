@@ -28,6 +28,7 @@ scenario               what it shows
                        second server, then expiry (§4.4.5)
 ``release``            DHCPRELEASE and coming back (§4.4.6)
 ``init_reboot``        a rebooted client asks for its old address (§3.2); NAK if it moved
+``inform``             a host with a hand-set address asks only for configuration (§3.4)
 =====================  ===========================================================
 """
 
@@ -299,6 +300,20 @@ def init_reboot(seed: int = 1, moved: bool = False, until: float = 130.0) -> Sce
     return run
 
 
+def inform(seed: int = 1, until: float = 10.0) -> Scenario:
+    """A printer with a hand-set address (192.0.2.50) sends DHCPINFORM to learn the
+    router and DNS server; the server answers with a DHCPACK that carries no lease
+    and no ``yiaddr``, unicast to ``ciaddr`` (RFC 2131 §3.4, §4.3.5)."""
+    net, lan = _lan(seed)
+    run = Scenario("inform", net, story="configuration only, for a hand-set address")
+    _server(run, lan, "server", "192.0.2.1")
+    host = net.host("printer", lan, ip="192.0.2.50/24")
+    run.clients["printer"] = ClientHost(net, host, static_ip="192.0.2.50")
+    run.clients["printer"].inform()
+    net.run(until=until)
+    return run
+
+
 SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "one_client": one_client,
     "three_clients": three_clients,
@@ -310,5 +325,6 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "lease_life": lease_life,
     "release": release,
     "init_reboot": init_reboot,
+    "inform": inform,
 }
 """Name -> function, for loops in tests and notebooks."""
