@@ -31,6 +31,12 @@ from typing import Callable, TextIO
 from refimpl.ftp import (Close, CloseData, DataConnect, DataListen, JailedFS, Log, Reply,
                          SendData, SendFile, ServerConfig, ServerSession, Wait)
 
+#: Uploads: how much a data connection's reader may buffer, and read at a time.
+#: asyncio's default (64 KiB) stops and restarts reading the socket every
+#: 128 KiB and hands the session 64 KiB chunks; 1 MiB keeps the socket read and
+#: the session called about 8 times less often (STOR roughly twice as fast).
+DATA_BUFFER = 1 << 20
+
 
 class FTPServer:
     """``server = FTPServer(config, root); await server.start(); ...; await server.close()``."""
@@ -177,7 +183,7 @@ class Connection:
     async def listen(self, e: DataListen) -> None:
         for port in e.ports:  # bounded: the configured range (port 0: any free port)
             try:
-                self.listener = await asyncio.start_server(self.accepted, e.ip, port)
+                self.listener = await asyncio.start_server(self.accepted, e.ip, port, limit=DATA_BUFFER)
                 port = self.listener.sockets[0].getsockname()[1]
                 break
             except OSError:
@@ -219,7 +225,7 @@ class Connection:
                 sock.bind((self.local_ip, 0))
             sock.setblocking(False)
             await asyncio.wait_for(loop.sock_connect(sock, (e.ip, e.port)), self.server.data_timeout)
-            reader, writer = await asyncio.open_connection(sock=sock)
+            reader, writer = await asyncio.open_connection(sock=sock, limit=DATA_BUFFER)
         except (OSError, asyncio.TimeoutError) as exc:
             sock.close()
             await self.apply(self.session.data_failed(self.now(), str(exc)))
@@ -233,7 +239,7 @@ class Connection:
         """Uploads arrive here; EOF ends a STOR (RFC 959 §3.4 stream mode)."""
         try:
             while True:
-                chunk = await reader.read(64 * 1024)
+                chunk = await reader.read(DATA_BUFFER)
                 if self.data_writer is not writer:
                     return  # closed by us meanwhile
                 if not chunk:
