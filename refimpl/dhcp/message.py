@@ -43,9 +43,13 @@ Rules this module follows (each cited where it is applied):
 
 Speed without giving up the table: at import, the table becomes one
 ``struct.Struct`` (all 236 header bytes + cookie in one C call) and one
-``operator.attrgetter`` (all fields read in one C call); each option is one
-dictionary lookup for its codec. ``python -m refimpl bench codec`` compares
-this with scapy on the same bytes.
+``operator.attrgetter`` (all fields read in one C call). The option registry
+is compiled, once, into per-code fast codecs (mostly C functions: inet_ntoa,
+struct.Struct packers, lookup tables; see the end of options.py): decoding an
+option is one dictionary lookup and one call, and encoding one returns the
+whole code/length/value piece, so the message only joins them. When a fast
+codec raises, the reference codecs redo the work and explain the error.
+``python -m refimpl bench dhcp_codec`` compares this with scapy on the same bytes.
 
 Sans-I/O and standard library only.
 """
@@ -59,7 +63,8 @@ from typing import Any, Iterable, NamedTuple
 from .options import (
     DECODERS,
     END,
-    ENCODERS,
+    FAST_DECODERS,
+    OPTION_ENCODERS,
     OPTIONS,
     PAD,
     MessageType,
@@ -347,22 +352,23 @@ class Message:
             for start, end, name in _option_areas(len(data), overload)[1:]:
                 _scan_options(data, start, end, f"end of {name}", found)
                 d[name] = bytes(end - start)  # it held options, not a name
-        try:  # the registry's decoder for each code; unknown codes stay bytes
-            d["options"] = {code: DECODERS.get(code, bytes)(raw) for code, raw in found.items()}
-        except ValueError:  # find which option, and where, for the error message
-            for code, raw in found.items():
-                _decode_or_explain(data, code, raw, overload)
-            raise
+        try:  # each code's compiled decoder (see options.py); unknown codes stay bytes
+            d["options"] = {code: FAST_DECODERS.get(code, bytes)(raw) for code, raw in found.items()}
+        except Exception:  # the careful path: the reference decoders name the option and its offset
+            d["options"] = {code: _decode_or_explain(data, code, raw, overload) for code, raw in found.items()}
         return message
 
     # -- Message -> bytes ----------------------------------------------------
     def encode(self) -> bytes:
         """The UDP payload: header, cookie, options, END, PAD up to 300 bytes."""
         header = self._pack_header()
-        chunks = self._option_chunks()
         if 52 in self.options:
-            return self._encode_overloaded(header, chunks)
-        data = header + b"".join(chunks) + b"\xff"  # RFC 2132 §3.2: END
+            return self._encode_overloaded(header, self._option_chunks_checked())
+        try:  # each code's compiled encoder gives the whole option: code, length, value
+            options = [OPTION_ENCODERS[code](value) for code, value in self.options.items()]
+        except Exception:  # the careful path: unknown codes, long values to split, bad values to explain
+            options = self._option_chunks_checked()
+        data = b"".join([header, *options, b"\xff"])  # RFC 2132 §3.2: END
         if len(data) < BOOTP_MIN_SIZE:  # RFC 1542 §2.1: pad to 300 bytes
             data += bytes(BOOTP_MIN_SIZE - len(data))
         return data
@@ -374,23 +380,9 @@ class Message:
         values[_IP_SLICE] = map(ip_to_bytes, values[_IP_SLICE])
         return _HEADER.pack(*values, COOKIE)
 
-    def _option_chunks(self) -> list[bytes]:
-        """Each option as code, length, value; longer than 255 bytes -> several (RFC 3396 §5)."""
-        chunks = []
-        try:
-            for code, value in self.options.items():
-                raw = ENCODERS[code](value)  # KeyError for codes without a codec
-                size = len(raw)
-                if size <= 255:  # the usual case, kept inline because it is hot
-                    chunks.append(_CODE_LENGTH(code, size) + raw)
-                else:
-                    chunks += _split(code, raw)
-        except (KeyError, TypeError, ValueError):  # slow path: unknown codes, bad values
-            return self._option_chunks_checked()
-        return chunks
-
     def _option_chunks_checked(self) -> list[bytes]:
-        """Like _option_chunks, one option at a time, naming the option that fails."""
+        """Each option as code, length, value, with the reference encoders, naming the option
+        that fails; longer than 255 bytes -> several options (RFC 3396 §5)."""
         chunks = []
         for code, value in self.options.items():
             try:

@@ -523,3 +523,76 @@ def describe(code: int, value: Any) -> str:
 #: code -> decode / encode function, looked up once per option on the fast path
 DECODERS: dict[int, Callable[[bytes], Any]] = {c: KINDS[s.kind].decode for c, s in OPTIONS.items()}
 ENCODERS: dict[int, Callable[[Any], bytes]] = {c: KINDS[s.kind].encode for c, s in OPTIONS.items()}
+
+
+# ---------------------------------------------------------------------------
+# The fast path: codecs compiled once from the registry
+# ---------------------------------------------------------------------------
+# The codecs above are the *reference*: they check everything and explain
+# every error. For the hot path of Message.decode/encode each registry row is
+# also compiled, once at import, into the cheapest callable that accepts
+# exactly the same input and gives exactly the same result - where possible a
+# C function, so no Python frame runs per option:
+#
+# * decode: "ip" -> inet_ntoa (itself rejects anything but 4 bytes); one-byte
+#   kinds -> a lookup in a table of all 256 one-byte values; the rest use the
+#   reference decoder.
+# * encode: the result is the *whole* option - code, length and value - so the
+#   message codec only joins them. Integers are one struct.Struct("!BBI").pack
+#   of code, length and value (struct rejects negative or too big numbers);
+#   other kinds add the two-byte code/length prefix to the reference encoder.
+#
+# A fast codec signals trouble by raising *any* exception (OSError, KeyError,
+# struct.error, ...). The message codec then redoes the work with the reference
+# codecs, which either succeed (say, a value longer than 255 bytes, which must
+# be split) or raise a ValueError that names the problem. tests/test_dhcp_options.py
+# checks that both paths agree.
+
+import struct as _struct
+from functools import partial as _partial
+
+_INT_FORMATS = {"u8": "B", "u16": "H", "u32": "I", "s32": "i", "msgtype": "B"}
+
+
+def _one_byte_table(decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """All 256 one-byte inputs decoded in advance; a dict lookup (C) on the hot path."""
+    table = {}
+    for n in range(256):
+        try:
+            table[bytes((n,))] = decode(bytes((n,)))
+        except ValueError:
+            pass  # not in the table: the lookup raises KeyError, as the reference raises ValueError
+    return table.__getitem__
+
+
+def _compile_decoder(kind: str) -> Callable[[bytes], Any]:
+    reference = KINDS[kind].decode
+    if kind == "ip":
+        return inet_ntoa  # C; OSError unless exactly 4 bytes
+    if kind in ("u8", "msgtype", "overload"):
+        return _one_byte_table(reference)
+    if kind == "raw":
+        return bytes
+    return reference
+
+
+def _compile_encoder(code: int, kind: str) -> Callable[[Any], bytes]:
+    """value -> code + length + value bytes (raises if the value needs the careful path)."""
+    if kind in _INT_FORMATS:
+        packer = _struct.Struct("!BB" + _INT_FORMATS[kind])
+        return _partial(packer.pack, code, packer.size - 2)  # C; struct.error if it does not fit
+    if kind == "ip":
+        prefix = bytes((code, 4))
+        return lambda value: prefix + ip_to_bytes(value)  # cached; AttributeError if not a str
+    reference = KINDS[kind].encode
+
+    def encode(value: Any) -> bytes:
+        raw = reference(value)
+        return bytes((code, len(raw))) + raw  # ValueError if over 255 bytes: the careful path splits it
+
+    return encode
+
+
+#: code -> fast decoder / whole-option encoder, for every registered code
+FAST_DECODERS: dict[int, Callable[[bytes], Any]] = {c: _compile_decoder(s.kind) for c, s in OPTIONS.items()}
+OPTION_ENCODERS: dict[int, Callable[[Any], bytes]] = {c: _compile_encoder(c, s.kind) for c, s in OPTIONS.items()}
