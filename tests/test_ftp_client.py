@@ -142,14 +142,65 @@ def test_421_ends_the_session():
     assert c.closed and c.command("NOOP") == []
 
 
-def test_data_connection_failure_fails_the_operation():
-    c = FTPClient()
+def _retr_until_150(c):
     c.receive_data(b"220 hi\r\n")
     c.retr("f")
     c.receive_data(b"200 ok\r\n")
     c.receive_data(b"227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
-    events = c.data_failed(reason="connection refused")
-    assert events == [Failed("RETR", None, "connection refused")] and c.closed
+
+
+def test_data_connection_failure_aborts_and_keeps_the_session():
+    c = FTPClient()
+    _retr_until_150(c)
+    assert c.data_failed(reason="connection refused") == []  # still waiting for RETR's reply
+    events = c.receive_data(b"150 Opening BINARY mode data connection.\r\n")
+    assert SendCommand("ABOR") in events  # RFC 959 §4.1.3
+    events = c.receive_data(b"426 Transfer aborted.\r\n226 ABOR command successful.\r\n")
+    (failed,) = [e for e in events if isinstance(e, Failed)]
+    assert failed.name == "RETR" and failed.reply.code == 426 and failed.reason == "connection refused"
+    assert not c.closed
+    events = c.command("PWD")  # the conversation is still in step
+    assert events == [SendCommand("PWD")]
+    (done,) = [e for e in c.receive_data(b'257 "/" is the current directory.\r\n') if isinstance(e, Done)]
+    assert done.reply.code == 257
+
+
+def test_data_failure_after_the_servers_425():
+    c = FTPClient()
+    _retr_until_150(c)
+    c.receive_data(b"150 Opening.\r\n425 Can't open data connection.\r\n")
+    # the 425 already failed the transfer (see below); a late data_failed changes nothing
+    assert c.current is None and c.data_failed(reason="late") == []
+
+
+def test_a_4yz_reply_ends_the_wait_for_data():
+    c = FTPClient()
+    _retr_until_150(c)
+    events = c.receive_data(b"150 Opening.\r\n")
+    assert not any(isinstance(e, (Done, Failed)) for e in events)  # waiting for the data
+    events = c.receive_data(b"425 Can't open data connection.\r\n")
+    (failed,) = [e for e in events if isinstance(e, Failed)]
+    assert failed.name == "RETR" and failed.reply.code == 425 and not c.closed
+
+
+def test_a_2yz_reply_does_not_end_the_wait_for_data():
+    c = FTPClient()
+    _retr_until_150(c)
+    events = c.receive_data(b"150 Opening.\r\n226 Transfer complete.\r\n")
+    assert not any(isinstance(e, (Done, Failed)) for e in events)  # the data may still be coming
+    c.data_received(b"abc")
+    (done,) = [e for e in c.data_closed() if isinstance(e, Done)]
+    assert done.data == b"abc"
+
+
+def test_active_listen_failure_fails_at_once():
+    c = FTPClient(mode="active")
+    c.receive_data(b"220 hi\r\n")
+    c.retr("f")
+    c.receive_data(b"200 ok\r\n")  # TYPE I; now the client asks to listen
+    events = c.data_failed(reason="no free port")
+    assert events[0] == Failed("RETR", None, "no free port") and not c.closed
+    assert c.command("NOOP") == [SendCommand("NOOP")]
 
 
 def test_behind_nat_active_mode_fails_and_passive_works(root):

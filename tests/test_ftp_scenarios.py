@@ -154,8 +154,12 @@ def test_server_firewall_allowing_only_21_breaks_passive():
     fixed = scenarios.server_firewall("passive", open_passive=True)
     lost = [e for e in passive.data() if e.lost]
     assert lost and all(e.kind == "SYN" and e.src == "client" for e in lost)
-    assert "LIST     FAILED  425" in passive.summary()
-    assert any(e.kind == "data timeout:" for e in passive.trace)
+    # the client gives up on its SYNs first and aborts: 426 for LIST, 226 for ABOR (RFC 959 §4.1.3)
+    assert "LIST     FAILED  426 connection timed out" in passive.summary()
+    kinds = [e.kind for e in passive.control()]
+    i = kinds.index("ABOR")  # each message twice: into the firewall and out of it
+    assert kinds[i:i + 6] == ["ABOR", "ABOR", "426", "226", "426", "226"]
+    assert not any(e.kind == "data timeout:" for e in passive.trace)  # ABOR came before it
     assert "LIST     ok      226" in active.summary()
     assert "LIST     ok      226" in fixed.summary()
 

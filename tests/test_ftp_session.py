@@ -652,6 +652,35 @@ def test_command_log_hides_passwords(w):
     assert lines[-2].endswith('"EPSV" 229') and lines[-1].endswith('"PASV" 227')
 
 
+def _command_lines(w):
+    return [l.line.split('"', 1)[1] for l in w.logs if l.channel == "command"]
+
+
+def test_command_log_records_the_final_reply_of_a_transfer(anon):
+    # RFC 959 §4.2: 150 is only preliminary; the log line waits for 226
+    replies = anon.cmd("PASV") + anon.cmd("RETR /pub/hello.txt")
+    assert replies[-1].code == 150 and not any("RETR" in l for l in _command_lines(anon))
+    anon.connect_data()
+    assert _command_lines(anon)[-1] == 'RETR /pub/hello.txt" 226'
+    assert _command_lines(anon).count('RETR /pub/hello.txt" 226') == 1
+
+
+def test_command_log_of_failed_and_aborted_transfers(anon):
+    anon.cmd("PORT 192,0,2,10,156,64")
+    anon.cmd("RETR /pub/hello.txt")
+    anon.feed(anon.session.data_failed(anon.now, "refused"))
+    assert _command_lines(anon)[-1] == 'RETR /pub/hello.txt" 425'
+    anon.cmd("PASV")
+    anon.cmd("LIST /pub")
+    assert [r.code for r in anon.cmd("ABOR")] == [426, 226]
+    assert _command_lines(anon)[-2:] == ['LIST /pub" 426', 'ABOR" 226']  # each its own final reply
+    anon.cmd("PASV")
+    anon.cmd("NLST /pub")
+    anon.cmd("NOOP")  # a command during the wait is logged with its own reply
+    anon.cmd("QUIT")  # the transfer never got a final reply: "-"
+    assert _command_lines(anon)[-3:] == ['NOOP" 200', 'NLST /pub" -', 'QUIT" 221']
+
+
 def test_xferlog_lines(anon, root):
     anon.cmd("TYPE I")
     anon.retr("RETR /pub/data.bin")

@@ -16,9 +16,12 @@ operation is written as a *generator* that reads like that conversation::
 The engine (:meth:`FTPClient._pump`) runs the generator until it must wait -
 for a reply, for the data connection to end, for a port to listen on - and
 returns the effects to carry out. The driver reports what happened with
-``receive_data`` (control bytes), ``data_received`` / ``data_closed`` (data
-connection) and ``data_listening`` (active mode). Replies and data are queued,
-so it does not matter whether the ``226`` or the end of the data comes first.
+``receive_data`` (control bytes), ``data_received`` / ``data_closed`` /
+``data_failed`` (data connection) and ``data_listening`` (active mode).
+Replies and data are queued, so it does not matter whether the ``226`` or the
+end of the data comes first. A 4yz/5yz reply while we wait for the data (the
+server's ``425`` when the data connection never came) ends the wait, as it
+makes ``ftplib`` raise.
 
 Effects for the driver::
 
@@ -162,6 +165,7 @@ def _expect(reply: Reply, *codes: int) -> Reply:
 
 
 Op = Generator[Any, Any, Any]
+_TRANSFERS = ("RETR", "STOR", "LIST", "NLST")  # the operations with a data connection
 
 
 class FTPClient:
@@ -181,6 +185,7 @@ class FTPClient:
         self.replies: deque[Reply] = deque()
         self.data = bytearray()
         self.data_done = False
+        self.data_error: str | None = None  # why the data connection failed (data_failed)
         self.listen_port: int | None = None
         self.closed = False
         self.type: str | None = None
@@ -220,18 +225,24 @@ class FTPClient:
         return self._pump()
 
     def data_failed(self, now: float = 0.0, reason: str = "") -> list:
-        """The data connection could not be opened: the current operation fails.
+        """The data connection could not be made (connect refused or timed out,
+        nobody reached our listener): the current transfer fails.
 
-        The server may still send a reply for the command (425); the next
-        operation skips it as a stray reply would be taken for its own, so
-        the session is marked closed - a client should reconnect."""
-        events: list = []
-        if self.current:
-            self.current[1].close()
-            events.append(Failed(self.current[0], None, reason or "data connection failed"))
+        The server still owes the command a final reply, and replies come in
+        order, so the transfer does not give up at once: it sends ``ABOR``
+        and reads the command's final reply (426, or the 425 already sent)
+        and ABOR's (226/225) - RFC 959 §4.1.3 - then fails with ``reason``.
+        The session stays usable."""
+        if self.current is None or self.current[0] not in _TRANSFERS:
+            return []
+        if self.waiting is ListenData:  # active mode, nothing sent yet: fail now
+            name, op = self.current
+            op.close()
             self.current = None
-        self.closed = True
-        return events
+            return [Failed(name, None, reason or "cannot listen"), *self._pump()]
+        self.data_error = reason or "data connection failed"
+        self.data_done = True  # no data will come
+        return self._pump()
 
     def connection_lost(self, now: float = 0.0) -> list:
         self.closed = True
@@ -307,7 +318,7 @@ class FTPClient:
         if self.type != wanted:
             _expect((yield SendCommand(f"TYPE {wanted}")), 200)
             self.type = wanted
-        self.data, self.data_done = bytearray(), False
+        self.data, self.data_done, self.data_error = bytearray(), False, None
         yield from self._open_data()
         if rest:
             _expect((yield SendCommand(f"REST {rest}")), 350)
@@ -317,6 +328,11 @@ class FTPClient:
             yield CloseData()  # stream mode: closing the connection ends the file
             self.data_done = True
         data = yield WAIT_DATA
+        if self.data_error is not None:
+            # RFC 959 §4.1.3: ABOR; the transfer's final reply comes first, then ABOR's
+            final = yield SendCommand("ABOR")
+            yield WAIT_REPLY
+            raise OperationFailed(final, self.data_error)
         reply = _expect((yield WAIT_REPLY), 226, 250)
         return reply, (None if upload is not None else data)
 
@@ -341,6 +357,8 @@ class FTPClient:
                 if 100 <= value.code < 200 and not self._wants_preliminary():
                     continue  # a 1yz reply where none was asked for: skip it
             elif self.waiting is WAIT_DATA:
+                if not self.data_done and self.replies and self.replies[0].code >= 400:
+                    self.data_done = True  # e.g. 425: the data connection will not come
                 if not self.data_done:
                     return out
                 value = bytes(self.data)
@@ -364,7 +382,7 @@ class FTPClient:
             except OperationFailed as exc:
                 out.append(Failed(name, exc.reply, exc.reason))
                 self.current = None
-                self.data, self.data_done = bytearray(), False
+                self.data, self.data_done, self.data_error = bytearray(), False, None
                 if exc.reply is not None and exc.reply.code == 421:
                     self.closed = True
                 continue
@@ -382,4 +400,4 @@ class FTPClient:
 
     def _wants_preliminary(self) -> bool:
         # the generators that accept 125/150 are the transfers, right after their command
-        return self.current is not None and self.current[0] in ("RETR", "STOR", "LIST", "NLST")
+        return self.current is not None and self.current[0] in _TRANSFERS

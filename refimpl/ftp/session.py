@@ -20,7 +20,7 @@ happened, with the current time ``now``, and gets back a list of effects
     receive_data(b"RETR a.txt\\r\\n", now)   [Reply 150]
     data_connected(now, peer)              [SendData(chunk)]
     data_sent(now)                         [SendData(chunk)] ... until
-    data_sent(now)                         [CloseData, Reply 226, Log xferlog]
+    data_sent(now)                         [CloseData, Reply 226, Log, Log xferlog]
 
 Rules of this file
 ------------------
@@ -173,6 +173,8 @@ class ServerSession:
         self.passive_port: int | None = None
         self.passive_reply = 227
         self.listen_command = "PASV"
+        self.command = ""  # the line being executed (receive_line)
+        self.pending_log: str | None = None  # a data command waiting for its final reply
         self.transfer: Transfer | None = None
 
     # ------------------------------------------------------------------ API
@@ -221,18 +223,33 @@ class ServerSession:
             return []  # RFC 959 has no empty command; ignore blank lines quietly
         verb, _, arg = line.lstrip().partition(" ")
         verb = verb.upper()
+        self.command = command = f"{verb} {arg}".strip()
         effects = self._dispatch(verb, arg, now)
-        command = f"{verb} {arg}".strip()
         if any(isinstance(e, DataListen) for e in effects):
             self.listen_command = command  # logged with its 227/229 once we listen
             return effects
-        code = next((e.code for e in effects if isinstance(e, Reply)), 0)
-        return [*effects, self._command_log(command, code, now)]
+        replies = [e.code for e in effects if isinstance(e, Reply)]
+        if replies and replies[0] < 200:
+            # RFC 959 §4.2: 1yz is only preliminary; the line is logged with the
+            # final reply (226, 426, 425...) by _final_reply, as vsftpd logs the outcome
+            return effects
+        # the last reply is this command's (ABOR's 426 before it belongs to the transfer)
+        return [*effects, self._command_log(command, replies[-1] if replies else 0, now)]
 
     def _command_log(self, command: str, code: int, now: float) -> Log:
         user = self.account.name if self.account else (self.pending_user or "")
         return Log("command", command_line(now=now, host=str(self.client_ip), user=user,
                                            command=command, code=code))
+
+    def _final_reply(self, code: int, text: str, now: float) -> list:
+        """A transfer's final reply, with the command log line its 1yz put off."""
+        return [Reply(code, text), *self._log_pending(code, now)]
+
+    def _log_pending(self, code: int, now: float) -> list:
+        if self.pending_log is None:
+            return []
+        command, self.pending_log = self.pending_log, None
+        return [self._command_log(command, code, now)]
 
     def data_listening(self, port: int, now: float) -> list:
         """The driver listens on ``port`` (after :class:`DataListen`): announce it."""
@@ -262,7 +279,7 @@ class ServerSession:
                 if self.transfer:
                     self._close_files()
                     self.transfer = None
-                    effects.append(Reply(425, f"Rejected data connection from foreign address {peer[0]}."))
+                    effects += self._final_reply(425, f"Rejected data connection from foreign address {peer[0]}.", now)
                 self._reset_data()
                 return effects
         self.data_state = "open"
@@ -276,7 +293,7 @@ class ServerSession:
         if self.transfer:
             self._close_files()
             self.transfer = None
-            effects.append(Reply(425, "Can't open data connection."))
+            effects += self._final_reply(425, "Can't open data connection.", now)
         self._reset_data()
         return effects
 
@@ -321,6 +338,7 @@ class ServerSession:
         effects: list = []
         if self.transfer:
             effects += self._abandon(now)
+            effects += self._log_pending(0, now)  # no final reply: logged as "-"
         if self.counted:
             self.config.guard.connection_closed(str(self.client_ip))
             self.counted = False
@@ -424,6 +442,7 @@ class ServerSession:
         effects: list = []
         if self.transfer:
             effects += self._abandon(now)
+            effects += self._log_pending(0, now)  # no final reply: logged as "-"
         elif self.data_state != "none":
             effects.append(CloseData("quit"))
             self._reset_data()
@@ -566,7 +585,7 @@ class ServerSession:
         self._reset_data()
         lo, hi = self.config.passive_ports
         ports = list(range(lo, hi + 1))
-        self.config.rng.shuffle(ports)  # a random port is harder to guess and hijack (RFC 2577 §5)
+        self.config.rng.shuffle(ports)  # a random port is harder to guess and hijack (RFC 2577 §8)
         self.data_mode, self.data_state, self.passive_reply = "passive", "binding", reply_code
         return [*effects, DataListen(self.server_addr[0], tuple(ports))]
 
@@ -790,7 +809,7 @@ class ServerSession:
         if self.transfer:
             # RFC 959 §4.1.3: 426 for the aborted transfer, then 226 for ABOR itself
             effects = self._abandon(now)
-            return [*effects, Reply(426, "Connection closed; transfer aborted."),
+            return [*effects, *self._final_reply(426, "Connection closed; transfer aborted.", now),
                     Reply(226, "ABOR command successful.")]
         if self.data_state != "none":
             self._reset_data()
@@ -805,6 +824,7 @@ class ServerSession:
             return [Reply(425, "Use PORT, EPRT, PASV or EPSV first.")]
         self.transfer, t.started = t, now
         what = f"{'BINARY' if t.binary else 'ASCII'} mode data connection for {t.vpath}"
+        self.pending_log = self.command  # logged with the final reply (_final_reply)
         if self.data_state == "open":
             return [Reply(125, f"Data connection already open; transfer starting ({t.vpath})."), *self._run(now)]
         if self.data_mode == "active" and self.data_state == "none":
@@ -843,15 +863,15 @@ class ServerSession:
         self.transfer = None
         self._reset_data()
         if complete:
-            effects.append(Reply(226, f"Transfer complete ({t.count} bytes)."))
+            effects += self._final_reply(226, f"Transfer complete ({t.count} bytes).", now)
         else:
-            effects.append(Reply(426, "Connection closed; transfer aborted."))
+            effects += self._final_reply(426, "Connection closed; transfer aborted.", now)
         effects += self._xferlog_effect(t, now, complete)
         return effects
 
     def _fail(self, now: float, code: int, text: str) -> list:
         effects = self._abandon(now)
-        return [*effects, Reply(code, text)]
+        return [*effects, *self._final_reply(code, text, now)]
 
     def _abandon(self, now: float) -> list:
         """Stop the current transfer without a reply (ABOR, QUIT, errors)."""

@@ -41,7 +41,7 @@ from typing import Any
 
 from refimpl.trace import Trace
 
-from .client import WAIT_DATA, ConnectData, Done, Failed, FTPClient, ListenData, ReplyReceived, SendCommand
+from .client import ConnectData, Done, Failed, FTPClient, ListenData, ReplyReceived, SendCommand
 from .commands import COMMANDS
 from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
 from .jail import JailedFS
@@ -330,13 +330,10 @@ class FtpClientHost:
     def _do(self, effect) -> None:
         if isinstance(effect, (Done, Failed)):
             self.results.append(effect)
+            if isinstance(effect, Failed):
+                self._close_data()  # e.g. after a 425: no data will come for it
         elif isinstance(effect, ReplyReceived):
             self.replies.append(effect.reply)
-            waiting = self.client.current is not None and self.client.waiting is WAIT_DATA
-            if effect.reply.code >= 400 and waiting and not self.client.data_done:
-                # no data will come for this transfer: give up our side and read the reply
-                self._close_data()
-                self.net.call_later(0, lambda: self.run(self.client.data_closed(self.net.now)))
         elif isinstance(effect, SendCommand):
             if self.control is not None and self.control.state == "ESTABLISHED":
                 self.control.send(effect.encode())
@@ -387,7 +384,7 @@ class FtpClientHost:
         self.net.note(self.host, "data connection failed:", why)
         self.data = None
         self.pending.clear()
-        self.run(self.client.data_closed(self.net.now))
+        self.run(self.client.data_failed(self.net.now, why))
 
     def _close_data(self) -> None:
         self.pending.clear()
