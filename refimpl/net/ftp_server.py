@@ -305,7 +305,10 @@ class Inflow(asyncio.BufferedProtocol):
 
     def __init__(self, transport: asyncio.Transport, inner: asyncio.BaseProtocol):
         self.transport, self.inner = transport, inner
-        self.buffer = bytearray(DATA_BUFFER)
+        # Most data connections carry a listing or a download and receive
+        # nothing: start small (a 1 MiB buffer for each would cost more than
+        # the LIST), and grow while an upload keeps filling it.
+        self.buffer = bytearray(64 * 1024)
         self.pending = b""  # taken over from the StreamReader; handed out first
         self.filled = 0
         self.eof = False
@@ -370,8 +373,11 @@ class Inflow(asyncio.BufferedProtocol):
         if not self.filled and self.error is not None:
             raise self.error
         data = bytes(memoryview(self.buffer)[:self.filled])
-        if self.filled == len(self.buffer) and not self.eof:
-            self.transport.resume_reading()
+        if self.filled == len(self.buffer):
+            if len(self.buffer) < DATA_BUFFER:
+                self.buffer = bytearray(2 * len(self.buffer))  # a new one: the old may still be exported
+            if not self.eof:
+                self.transport.resume_reading()
         self.filled = 0
         return data
 
