@@ -518,3 +518,33 @@ def test_values_that_need_the_careful_encode_path_give_the_same_bytes():
     assert odd.encode() == plain.encode()
     again = Message.decode(plain.encode())
     assert again.options == plain.options and again.encode() == plain.encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0, 1, 3, 6, 12, 51, 53, 54, 55, 61, 82, 121, 200, 255]),
+                          st.binary(max_size=9)), max_size=8))  # fmt: skip
+def test_one_pass_decode_agrees_with_the_careful_path(pieces):
+    """Message.decode's one-pass fast path may give up (None), but never differ."""
+    from refimpl.dhcp.message import _options_carefully, _options_in_one_pass
+
+    area = b"".join(bytes([code]) if code in (0, 255) else bytes([code, len(v)]) + v for code, v in pieces)
+    data = Message().encode()[:240] + area
+    fast = _options_in_one_pass(data)
+    try:
+        careful = _options_carefully(data, {})
+    except MessageError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast == careful and [type(v) for v in fast.values()] == [type(v) for v in careful.values()]
+
+
+def test_usual_messages_take_the_one_pass_path():
+    from refimpl.dhcp.message import _options_in_one_pass
+
+    request = Message.request(mac="02:00:00:00:00:01", xid=9, requested_ip="192.0.2.10", params=[1, 3, 6])
+    ack = Message.ack(request, yiaddr="192.0.2.10", server_id="192.0.2.1", lease_time=60,
+                      options={"router": ["192.0.2.1", "192.0.2.2"], "domain_name": "example.org"})  # fmt: skip
+    for message in (request, ack):
+        data = message.encode()
+        assert _options_in_one_pass(data) == message.options == Message.decode(data).options

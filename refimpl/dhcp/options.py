@@ -534,13 +534,15 @@ ENCODERS: dict[int, Callable[[Any], bytes]] = {c: KINDS[s.kind].encode for c, s 
 # exactly the same input and gives exactly the same result - where possible a
 # C function, so no Python frame runs per option:
 #
-# * decode: "ip" -> inet_ntoa (itself rejects anything but 4 bytes); one-byte
+# * decode: "ip" -> inet_ntoa (itself rejects anything but 4 bytes); "ips" ->
+#   one struct unpack into 4-byte pieces, then inet_ntoa on each; one-byte
 #   kinds -> a lookup in a table of all 256 one-byte values; the rest use the
 #   reference decoder.
 # * encode: the result is the *whole* option - code, length and value - so the
 #   message codec only joins them. Integers are one struct.Struct("!BBI").pack
 #   of code, length and value (struct rejects negative or too big numbers);
-#   other kinds add the two-byte code/length prefix to the reference encoder.
+#   addresses go through the cached ip_to_bytes; other kinds add the two-byte
+#   code/length prefix to the reference encoder.
 #
 # A fast codec signals trouble by raising *any* exception (OSError, KeyError,
 # struct.error, ...). The message codec then redoes the work with the reference
@@ -565,10 +567,20 @@ def _one_byte_table(decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     return table.__getitem__
 
 
+#: value length -> a struct that cuts it into 4-byte addresses (KeyError if not n * 4, n >= 1)
+_ADDRESS_SPLITTERS = {4 * n: _struct.Struct("4s" * n).unpack for n in range(1, 64)}
+
+
+def _fast_ips(data: bytes) -> list[str]:
+    return list(map(inet_ntoa, _ADDRESS_SPLITTERS[len(data)](data)))
+
+
 def _compile_decoder(kind: str) -> Callable[[bytes], Any]:
     reference = KINDS[kind].decode
     if kind == "ip":
         return inet_ntoa  # C; OSError unless exactly 4 bytes
+    if kind == "ips":
+        return _fast_ips
     if kind in ("u8", "msgtype", "overload"):
         return _one_byte_table(reference)
     if kind == "raw":
@@ -584,6 +596,15 @@ def _compile_encoder(code: int, kind: str) -> Callable[[Any], bytes]:
     if kind == "ip":
         prefix = bytes((code, 4))
         return lambda value: prefix + ip_to_bytes(value)  # cached; AttributeError if not a str
+    if kind == "ips":
+
+        def encode_ips(value: Any) -> bytes:
+            raw = ip_to_bytes(value) if isinstance(value, str) else b"".join(map(ip_to_bytes, value))
+            if not raw:
+                raise ValueError("needs at least one address")
+            return bytes((code, len(raw))) + raw
+
+        return encode_ips
     reference = KINDS[kind].encode
 
     def encode(value: Any) -> bytes:
