@@ -542,7 +542,8 @@ ENCODERS: dict[int, Callable[[Any], bytes]] = {c: KINDS[s.kind].encode for c, s 
 #   message codec only joins them. Integers are one struct.Struct("!BBI").pack
 #   of code, length and value (struct rejects negative or too big numbers);
 #   addresses go through the cached ip_to_bytes; other kinds add the two-byte
-#   code/length prefix to the reference encoder.
+#   code/length prefix to a value encoder for the usual Python types (a str,
+#   a list) or, for the rest, to the reference encoder.
 #
 # A fast codec signals trouble by raising *any* exception (OSError, KeyError,
 # struct.error, ...). The message codec then redoes the work with the reference
@@ -596,22 +597,29 @@ def _compile_encoder(code: int, kind: str) -> Callable[[Any], bytes]:
     if kind == "ip":
         prefix = bytes((code, 4))
         return lambda value: prefix + ip_to_bytes(value)  # cached; AttributeError if not a str
-    if kind == "ips":
-
-        def encode_ips(value: Any) -> bytes:
-            raw = ip_to_bytes(value) if isinstance(value, str) else b"".join(map(ip_to_bytes, value))
-            if not raw:
-                raise ValueError("needs at least one address")
-            return bytes((code, len(raw))) + raw
-
-        return encode_ips
-    reference = KINDS[kind].encode
+    value_encoder = _FAST_VALUE_ENCODERS.get(kind, KINDS[kind].encode)
 
     def encode(value: Any) -> bytes:
-        raw = reference(value)
+        raw = value_encoder(value)
+        if not raw:  # every variable-size option needs at least 1 byte (RFC 2132 §3.14, §9.8, ...)
+            raise ValueError("must not be empty")
         return bytes((code, len(raw))) + raw  # ValueError if over 255 bytes: the careful path splits it
 
     return encode
+
+
+def _fast_codes(value: Any) -> bytes:
+    if type(value) is not list:
+        raise TypeError("not a list: the reference encoder decides")
+    return bytes(value)  # ValueError over 255, TypeError for option names (the reference looks them up)
+
+
+#: the common value types, without the conversions the reference encoders also offer
+_FAST_VALUE_ENCODERS: dict[str, Callable[[Any], bytes]] = {
+    "ips": lambda value: ip_to_bytes(value) if isinstance(value, str) else b"".join(map(ip_to_bytes, value)),
+    "str": lambda value: value.encode("utf-8", "surrogateescape"),  # bytes or numbers: AttributeError
+    "codes": _fast_codes,
+}
 
 
 #: code -> fast decoder / whole-option encoder, for every registered code
