@@ -17,6 +17,11 @@ notebooks all read this one table, so adding an option is one line here.
 
 Codes we do not know are kept as raw ``bytes`` and re-encoded unchanged.
 
+For speed, the end of this module compiles the table, once at import, into
+per-code fast codecs (:data:`FAST_DECODERS`, :data:`OPTION_ENCODERS`: mostly
+C functions such as inet_ntoa and struct.Struct packers). The :data:`KINDS`
+codecs stay the reference: they explain every error and handle rare inputs.
+
 Decoders raise ``ValueError`` with a short reason ("expected 4 bytes, got 3");
 the message codec turns that into a :class:`~refimpl.dhcp.message.MessageError`
 that names the option and its byte offset.
@@ -27,8 +32,9 @@ Standard library only.
 from __future__ import annotations
 
 from _socket import inet_ntoa  # C helper: 4 bytes -> "a.b.c.d" (the socket module itself is slow to import)
+import struct
 from enum import IntEnum
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Callable, NamedTuple
 
 PAD = 0  # RFC 2132 §3.1: one byte of padding, may appear anywhere
@@ -551,9 +557,6 @@ ENCODERS: dict[int, Callable[[Any], bytes]] = {c: KINDS[s.kind].encode for c, s 
 # be split) or raise a ValueError that names the problem. tests/test_dhcp_options.py
 # checks that both paths agree.
 
-import struct as _struct
-from functools import partial as _partial
-
 _INT_FORMATS = {"u8": "B", "u16": "H", "u32": "I", "s32": "i", "msgtype": "B"}
 
 
@@ -569,7 +572,7 @@ def _one_byte_table(decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
 
 
 #: value length -> a struct that cuts it into 4-byte addresses (KeyError if not n * 4, n >= 1)
-_ADDRESS_SPLITTERS = {4 * n: _struct.Struct("4s" * n).unpack for n in range(1, 64)}
+_ADDRESS_SPLITTERS = {4 * n: struct.Struct("4s" * n).unpack for n in range(1, 64)}
 
 
 def _fast_ips(data: bytes) -> list[str]:
@@ -592,8 +595,8 @@ def _compile_decoder(kind: str) -> Callable[[bytes], Any]:
 def _compile_encoder(code: int, kind: str) -> Callable[[Any], bytes]:
     """value -> code + length + value bytes (raises if the value needs the careful path)."""
     if kind in _INT_FORMATS:
-        packer = _struct.Struct("!BB" + _INT_FORMATS[kind])
-        return _partial(packer.pack, code, packer.size - 2)  # C; struct.error if it does not fit
+        packer = struct.Struct("!BB" + _INT_FORMATS[kind])
+        return partial(packer.pack, code, packer.size - 2)  # C; struct.error if it does not fit
     if kind == "ip":
         prefix = bytes((code, 4))
         return lambda value: prefix + ip_to_bytes(value)  # cached; AttributeError if not a str
