@@ -118,7 +118,7 @@ def format_reply(code: int, lines: str | list[str] | tuple[str, ...]) -> bytes:
     One line: ``"200 Type set to I\\r\\n"``. Several lines: ``code-`` on the
     first, ``code `` on the last. A middle line that happens to start with
     ``code `` would end the reply early, so it is indented by one space - the
-    same precaution RFC 959 §4.2 suggests.
+    padding RFC 959 §4.2 requires ("the Server must pad the front").
     """
     if isinstance(lines, str):
         lines = [lines]

@@ -273,7 +273,8 @@ class ServerSession:
         if self.data_state not in ("listening", "connecting"):
             return [CloseData("unexpected data connection")]
         if self.data_state == "listening" and peer is not None and not self.config.permit_foreign_addresses:
-            # RFC 2577 §3: a passive connection from another host is refused
+            # RFC 2577 §4 (check the data connection comes from the control connection's host)
+            # and §8 (port stealing): a passive connection from another host is refused
             if _ip(peer[0]) != self.client_ip:
                 effects: list = [CloseData("foreign address")]
                 if self.transfer:

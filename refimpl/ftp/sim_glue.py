@@ -88,7 +88,7 @@ def describe_control(raw: bytes) -> tuple[str, str, Any]:
     A reply (``227 Entering Passive Mode (...)``) gets its code as kind; a
     command (``PORT 192,0,2,10,195,80``) its verb, with the argument as
     summary (so the arrow reads ``PORT 192,0,2,10,195,80``). FTP sends
-    passwords in clear text (seed 001 says so, RFC 2577 §5-6 too): the trace
+    passwords in clear text (seed 001 says so, RFC 2577 §6 too): the trace
     shows what anyone on the path could read.
     """
     text = raw.decode("utf-8", "replace")
