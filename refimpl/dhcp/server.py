@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
 from refimpl.dhcp.delivery import BROADCAST_IP, SERVER_PORT, ZERO_IP, Outgoing, reply_destination
 from refimpl.dhcp.leases import LeaseConflict, LeaseStore, client_key
 from refimpl.dhcp.message import Message, MessageError
-from refimpl.dhcp.options import MessageType, option_spec
+from refimpl.dhcp.options import MessageType, normalize, option_spec
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class DhcpServer:
         self.config = config or ServerConfig()
         c = self.config
         self.network = ipaddress.ip_network(c.network)
+        self._netaddr, self._netmask = int(self.network.network_address), int(self.network.netmask)
         self.store = store or LeaseStore(
             c.pool[0], c.pool[1], offer_hold=c.offer_hold, reservations=c.reservations,
             excluded=(c.server_ip, *c.excluded), path=c.lease_file, fsync=c.fsync,
@@ -76,7 +78,8 @@ class DhcpServer:
         # Configured options by code, subnet mask first (RFC 2132 §3.3 asks it before the router).
         self.parameters: dict[int, Any] = {1: str(self.network.netmask)}
         for name, value in c.options.items():
-            self.parameters[option_spec(name).code] = value
+            code = option_spec(name).code
+            self.parameters[code] = normalize(code, value)  # checked once, here, not in every reply
 
     # -- entry point ---------------------------------------------------------------
     def receive(self, data: bytes | Message, now: float, src_ip: str = ZERO_IP, src_port: int = 68,
@@ -138,9 +141,10 @@ class DhcpServer:
 
     def _on_network(self, address: str | None) -> bool:
         try:
-            return address is not None and ipaddress.ip_address(address) in self.network
-        except ValueError:
+            value = int.from_bytes(socket.inet_aton(address), "big")
+        except (OSError, TypeError):
             return False
+        return value & self._netmask == self._netaddr
 
     def _lease_time(self, msg: Message) -> int:
         # RFC 2131 §4.3.1: the client may ask for a lease time (option 51); the
@@ -196,7 +200,8 @@ class DhcpServer:
         self._note(now, f"{state}: {address} leased to {key} for {lease_time} s ({stored})")
         options = self._options(msg, lease_time)
         options.pop(51)
-        reply = Message.ack(msg, yiaddr=address, server_id=self.config.server_ip, lease_time=lease_time, options=options)
+        reply = Message.ack(msg, yiaddr=address, server_id=self.config.server_ip, lease_time=lease_time)
+        reply.options.update(options)  # our own values, normalized once in __init__
         return self._send(msg, reply, now)
 
     def _nak(self, msg: Message, now: float, why: str) -> list[Outgoing]:
@@ -219,8 +224,8 @@ class DhcpServer:
         lease_time = self._lease_time(msg)
         options = self._options(msg, lease_time)
         options.pop(51)
-        reply = Message.offer(msg, yiaddr=held.address, server_id=self.config.server_ip, lease_time=lease_time,
-                              options=options)  # fmt: skip
+        reply = Message.offer(msg, yiaddr=held.address, server_id=self.config.server_ip, lease_time=lease_time)
+        reply.options.update(options)  # our own values, normalized once in __init__
         return self._send(msg, reply, now)
 
     # -- REQUEST (§4.3.2) ---------------------------------------------------------------
