@@ -298,3 +298,17 @@ def test_any_file_crosses_intact_in_any_mode(tmp_path_factory, mode, size, uploa
     assert all(len(e.raw) <= net.mss for e in segments)  # cut into segments of at most one MSS
     assert sum(len(e.raw) for e in segments) == size
     assert server.xferlog()[0].split()[7] == str(size)
+
+
+def test_sim_glue_drives_the_client_through_its_public_api_only():
+    # the glue used to peek at client.waiting/current/data_done; data_failed and the
+    # "4yz ends the wait for data" rule of the core replace that
+    import inspect
+    import re
+
+    from refimpl.ftp import sim_glue
+
+    source = inspect.getsource(sim_glue)
+    peeks = re.findall(r"self\.client\.(waiting|current|data_done|replies|ops)\b", source)
+    assert peeks == []
+    assert "self.client.data_failed(" in source
