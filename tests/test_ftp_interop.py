@@ -320,6 +320,30 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
 
 # -- our asyncio client against our server --------------------------------------------
 
+def test_our_client_aborts_when_the_data_connection_is_refused(root):
+    # 227 announces 127.0.0.2, where nobody listens: the connect is refused at once
+    import asyncio
+
+    from refimpl.net.ftp_client import AsyncFTP, FTPError
+
+    config = make_config(passive_ports=(0, 0), passive_address="127.0.0.2")
+    with LiveServer(config, root) as srv:
+        async def session():
+            async with AsyncFTP("127.0.0.1", srv.port, mode="passive", timeout=5) as ftp:
+                await ftp.login("alice", "secret")
+                with pytest.raises(FTPError) as info:
+                    await ftp.retr("notes.txt")
+                assert info.value.reply.code == 426 and info.value.failed.reason  # RETR's, after ABOR
+                assert (await ftp.command("PWD")).reply.code == 257  # still in step
+                await ftp.quit()
+                return [str(e) for e in ftp.events if type(e).__name__ == "SendCommand"]
+
+        sent = asyncio.run(asyncio.wait_for(session(), 20))
+    assert sent[-3:] == ["ABOR", "PWD", "QUIT"]
+    assert '"RETR notes.txt" 426' in srv.command_log.getvalue()
+
+
+
 @pytest.mark.parametrize("mode", ["passive", "epsv", "active", "eprt"])
 def test_our_client_against_our_server(server, root, mode):
     import asyncio

@@ -123,8 +123,9 @@ class AsyncFTP:
                 try:
                     reader, writer = await asyncio.wait_for(asyncio.open_connection(e.ip, e.port), self.timeout)
                 except (OSError, asyncio.TimeoutError) as exc:
-                    await self._apply(self.client.data_failed(reason=str(exc)))
-                    return
+                    # the transfer sends ABOR and fails once the server has answered
+                    await self._apply(self.client.data_failed(reason=str(exc) or "connect failed"))
+                    continue  # the command after ConnectData (RETR...) must still go out
                 self._data_open(reader, writer)
             elif isinstance(e, ListenData):
                 self.listener = await asyncio.start_server(self._accepted, e.ip, 0)
