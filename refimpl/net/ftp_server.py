@@ -54,7 +54,10 @@ class FTPServer:
 
     async def start(self) -> int:
         """Listen; return the port (useful with ``port=0``)."""
-        self.server = await asyncio.start_server(self._accept, self.host, self.port)
+        # A class logging in at once overflows asyncio's default backlog of 100;
+        # the kernel then answers with SYN cookies and, since an FTP server speaks
+        # first, a client whose connection was dropped waits for a 220 forever.
+        self.server = await asyncio.start_server(self._accept, self.host, self.port, backlog=1024)
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port
 
