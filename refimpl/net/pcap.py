@@ -199,3 +199,10 @@ def to_trace(datagrams: list[CapturedDatagram], names: dict[str, str] | None = N
 def read_trace(path: str | Path, names: dict[str, str] | None = None) -> Trace:
     """A pcap file as a Trace, ready for :func:`refimpl.viz.sequence.sequence_diagram`."""
     return to_trace(read_datagrams(path), names)
+
+
+def read_ftp_trace(path: str | Path, control_port: int = 21) -> Trace:
+    """An FTP capture as a Trace: see :mod:`refimpl.net.pcap_ftp` (TCP needs its own reading)."""
+    from refimpl.net.pcap_ftp import read_ftp_trace as read
+
+    return read(path, control_port)
