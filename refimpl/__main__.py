@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dhcp-client": ("refimpl.net.dhcp_cli", "run the DHCP client on a real interface"),
     "dhcp-relay": ("refimpl.net.dhcp_cli", "run the DHCP relay agent on a real interface"),
     "ftp-server": ("refimpl.net.ftp_cli", "run the FTP server"),
+    "dhcp-capture": ("refimpl.net.dhcp_capture", "record a real DHCP exchange in namespaces (root)"),
+    "ftp-capture": ("refimpl.net.ftp_capture", "record a real FTP session on loopback (root, tcpdump)"),
 }
 
 

@@ -123,8 +123,11 @@ def record_udhcpc_exchange(pcap: str | Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) != 1 or argv[0].startswith("-"):
+    if argv[:1] in (["-h"], ["--help"]):
         print(__doc__)
+        return 0
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
         return 2
     path = make_udhcpc_capture(argv[0])
     from refimpl.net.pcap import read_trace

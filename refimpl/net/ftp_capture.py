@@ -135,8 +135,11 @@ def record_ftp_session(pcap: str | Path, port: int | None = None, seed: int | No
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) not in (1, 2) or argv[0].startswith("-"):
+    if argv[:1] in (["-h"], ["--help"]):
         print(__doc__)
+        return 0
+    if len(argv) not in (1, 2) or argv[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
         return 2
     port = int(argv[1]) if len(argv) == 2 else None
     path, port = record_ftp_session(argv[0], port=port)
