@@ -585,8 +585,11 @@ class ServerSession:
             effects.append(CloseData("new PASV"))
         self._reset_data()
         lo, hi = self.config.passive_ports
-        ports = list(range(lo, hi + 1))
-        self.config.rng.shuffle(ports)  # a random port is harder to guess and hijack (RFC 2577 §8)
+        # A random port is harder to guess and hijack (RFC 2577 §8). Start at a random
+        # place and walk the range from there (as vsftpd does): one random draw instead
+        # of shuffling the whole range on every PASV.
+        first = lo + self.config.rng.randrange(hi - lo + 1)
+        ports = (*range(first, hi + 1), *range(lo, first))
         self.data_mode, self.data_state, self.passive_reply = "passive", "binding", reply_code
         return [*effects, DataListen(self.server_addr[0], tuple(ports))]
 
