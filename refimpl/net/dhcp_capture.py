@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from refimpl.net.netns import Lab
+from refimpl.net.procwait import log_text, wait_for
 
 CLIENT_MAC = "02:00:00:00:00:01"
 SERVER_MAC = "02:00:00:00:00:fe"
@@ -44,18 +45,6 @@ case "$1" in
 esac
 exit 0
 """
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _text(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
 
 
 EXPECTED = ["DHCPDISCOVER", "DHCPOFFER", "DHCPREQUEST", "DHCPACK", "DHCPREQUEST", "DHCPACK", "DHCPRELEASE"]
@@ -94,22 +83,22 @@ def record_udhcpc_exchange(pcap: str | Path) -> Path:
             dump = server.run(["tcpdump", "-i", s_if, "-n", "-U", "--immediate-mode", "-s", "0", "-w", str(pcap),
                                "udp port 67 or udp port 68"], background=True, stdout=logs["tcpdump"],
                               stderr=subprocess.STDOUT)  # fmt: skip
-            _wait(lambda: "listening on" in _text(tmp / "tcpdump.log"), 10, "tcpdump")
+            wait_for(lambda: "listening on" in log_text(tmp / "tcpdump.log"), 10, "tcpdump")
             serve = server.run([sys.executable, "-m", "refimpl", "dhcp-server", "--interface", s_if,
                                 "--server-ip", "192.0.2.1", "--pool", "192.0.2.10-192.0.2.20", "--router", "192.0.2.1",
                                 "--dns", "192.0.2.53", "--lease-time", "600"], background=True,
                                stdout=logs["server"], stderr=subprocess.STDOUT)  # fmt: skip
-            _wait(lambda: "serving" in _text(tmp / "server.log"), 20, "dhcp-server")
+            wait_for(lambda: "serving" in log_text(tmp / "server.log"), 20, "dhcp-server")
             udhcpc = client.run(["udhcpc", "-f", "-R", "-i", c_if, "-s", str(script), "-t", "5", "-T", "1"],
                                 background=True, stdout=logs["udhcpc"], stderr=subprocess.STDOUT)  # fmt: skip
-            _wait(lambda: "bound" in _text(events), 20, "udhcpc to be bound")
+            wait_for(lambda: "bound" in log_text(events), 20, "udhcpc to be bound")
             time.sleep(1.0)
             udhcpc.send_signal(signal.SIGUSR1)  # renew now
-            _wait(lambda: "renew" in _text(events), 10, "the renewal")
+            wait_for(lambda: "renew" in log_text(events), 10, "the renewal")
             time.sleep(1.0)
             udhcpc.send_signal(signal.SIGTERM)  # -R: release on exit
             udhcpc.wait(timeout=10)
-            _wait(lambda: "DHCPRELEASE" in _text(tmp / "server.log"), 10, "the release")
+            wait_for(lambda: "DHCPRELEASE" in log_text(tmp / "server.log"), 10, "the release")
             time.sleep(0.3)
             serve.send_signal(signal.SIGTERM)
             serve.wait(timeout=10)

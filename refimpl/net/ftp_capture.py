@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from refimpl.net.procwait import log_text, wait_for
+
 SESSION = ["login anonymous", "PASV LIST", "PASV RETR hello.txt", "PORT LIST", "QUIT"]
 FILE_TEXT = b"Hello from the course's FTP server.\r\nThis file is small on purpose.\r\n"
 SHIPPED_CONTROL_PORT = 42021  # what the shipped capture used; see record_ftp_session
@@ -52,18 +54,6 @@ def pick_ports(rng: random.Random, tries: int = 50) -> int:
         if all(_free(p) for p in range(port - 1, port + 5)):
             return port
     raise RuntimeError("no free block of 6 loopback ports found")
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _text(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
 
 
 def run_client(port: int) -> list[str]:
@@ -104,17 +94,17 @@ def record_ftp_session(pcap: str | Path, port: int | None = None, seed: int | No
             dump = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-s", "0", *as_root,
                                      "-w", str(pcap), flt], stdout=logs["tcpdump"], stderr=subprocess.STDOUT)  # fmt: skip
             procs.append(dump)
-            _wait(lambda: "listening on" in _text(tmp / "tcpdump.log") or dump.poll() is not None, 10, "tcpdump")
+            wait_for(lambda: "listening on" in log_text(tmp / "tcpdump.log") or dump.poll() is not None, 10, "tcpdump")
             if dump.poll() is not None:
-                raise RuntimeError(f"tcpdump failed: {_text(tmp / 'tcpdump.log').strip()}")
+                raise RuntimeError(f"tcpdump failed: {log_text(tmp / 'tcpdump.log').strip()}")
             serve = subprocess.Popen([sys.executable, "-m", "refimpl", "ftp-server", "--root", str(root),
                                       "--host", "127.0.0.1", "--port", str(port), "--anonymous",
                                       "--passive-ports", f"{port + 1}-{port + 4}", "--active-port", str(port - 1)],
                                      stdout=logs["server"], stderr=subprocess.STDOUT)  # fmt: skip
             procs.append(serve)
-            _wait(lambda: "listening on" in _text(tmp / "server.log") or serve.poll() is not None, 20, "ftp-server")
+            wait_for(lambda: "listening on" in log_text(tmp / "server.log") or serve.poll() is not None, 20, "ftp-server")
             if serve.poll() is not None:
-                raise RuntimeError(f"ftp-server failed: {_text(tmp / 'server.log').strip()}")
+                raise RuntimeError(f"ftp-server failed: {log_text(tmp / 'server.log').strip()}")
             got = run_client(port)
             if FILE_TEXT.decode() not in got:
                 raise RuntimeError("RETR did not return hello.txt")

@@ -30,7 +30,19 @@ class Router(Host):
     forwarding = True
 
 
-class NatBox(Router):
+class TwoSidedBox(Router):
+    """A box with an inside (its first interface) and an outside (its second)."""
+
+    @property
+    def inside(self) -> Interface:
+        return self.interfaces[0]
+
+    @property
+    def outside(self) -> Interface:
+        return self.interfaces[1]
+
+
+class NatBox(TwoSidedBox):
     """A NAPT (RFC 3022 §2.2): inside hosts share the outside address.
 
     The first interface is *inside*, the second *outside*. Outbound packets
@@ -49,14 +61,6 @@ class NatBox(Router):
         self.forwards: dict[tuple[str, int], tuple[str, int]] = {}
         self._spare_ports = itertools.count(61000)
         self.add_hook(self._translate)
-
-    @property
-    def inside(self) -> Interface:
-        return self.interfaces[0]
-
-    @property
-    def outside(self) -> Interface:
-        return self.interfaces[1]
 
     def forward_port(self, transport: str, port: int, to_ip: str, to_port: int | None = None) -> None:
         """A static inbound rule ("port forwarding"): outside ``port`` goes to ``to_ip:to_port``."""
@@ -104,7 +108,7 @@ class NatBox(Router):
         return packet.dst_port in self.tcp.listeners
 
 
-class FirewallBox(Router):
+class FirewallBox(TwoSidedBox):
     """A stateful firewall: inside -> outside always passes, and so do the replies.
 
     New inbound traffic passes only to ``allow`` = {("tcp", 21), ...}. The
@@ -116,14 +120,6 @@ class FirewallBox(Router):
         self.allow: set[tuple[str, int]] = set()
         self.flows: set[tuple[str, str, int, str, int]] = set()  # seen from inside: (t, in ip, port, out ip, port)
         self.add_hook(self._filter)
-
-    @property
-    def inside(self) -> Interface:
-        return self.interfaces[0]
-
-    @property
-    def outside(self) -> Interface:
-        return self.interfaces[1]
 
     def _filter(self, packet: Packet, iface: Interface) -> Packet | None:
         t = packet.transport

@@ -1,0 +1,27 @@
+"""Waiting for a background program (tcpdump, a server) to say it is ready.
+
+The capture recorders start real programs and must not send a packet before
+they listen. Each program writes a log line when it is ready; these helpers
+poll that log, bounded in time, so a program that never starts is an error
+instead of a hang.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``predicate`` every 50 ms; raise RuntimeError naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def log_text(path: Path) -> str:
+    """The log written so far ("" before the program has created it)."""
+    return path.read_text() if path.exists() else ""
