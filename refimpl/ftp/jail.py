@@ -112,11 +112,15 @@ class JailedFS:
         never followed out of the jail just to be listed."""
         real = self.real(vpath)
         entries = []
-        for name in sorted(os.listdir(real)):
-            try:
-                entries.append((name, os.lstat(os.path.join(real, name))))
-            except OSError:
-                continue  # vanished between listdir and lstat
+        # Speed: scandir hands out each entry's own path, so no os.path.join per
+        # name (a LIST of a big directory spent more time joining than in lstat).
+        with os.scandir(real) as it:
+            for entry in it:
+                try:
+                    entries.append((entry.name, entry.stat(follow_symlinks=False)))
+                except OSError:
+                    continue  # vanished between listdir and lstat
+        entries.sort(key=lambda pair: pair[0])
         return entries
 
     # -- files ------------------------------------------------------------

@@ -7,6 +7,8 @@ MLST (RFC 3659 §7) fix this with ``fact=value;`` pairs a program can read.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import stat as statmod
 import time
@@ -21,13 +23,16 @@ def ls_line(name: str, st: os.stat_result, now: float) -> str:
     server's account names. Like ``ls``, a date more than six months away
     from ``now`` shows the year instead of the time.
     """
-    mtime = time.gmtime(st.st_mtime)
-    if abs(now - st.st_mtime) > SIX_MONTHS:
-        date = time.strftime("%b %d  %Y", mtime)
-    else:
-        date = time.strftime("%b %d %H:%M", mtime)
+    date = _ls_date(math.floor(st.st_mtime), abs(now - st.st_mtime) > SIX_MONTHS)
     return (f"{statmod.filemode(st.st_mode)} {st.st_nlink:>3} ftp      ftp      "
             f"{st.st_size:>8} {date} {name}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _ls_date(mtime: int, old: bool) -> str:
+    """``Nov 23 09:02`` or ``Nov 23  2026``. Speed: cached, as a crowd lists the
+    same files again and again and strftime is most of a line's cost."""
+    return time.strftime("%b %d  %Y" if old else "%b %d %H:%M", time.gmtime(mtime))
 
 
 def mlsx_facts(name: str, st: os.stat_result, perms: str, kind: str | None = None) -> str:
