@@ -152,6 +152,12 @@ assert _HEADER.size == OPTIONS_OFFSET, "HEADER_FIELDS offsets must add up to 236
 assert all(a.offset + a.size == b.offset for a, b in zip(HEADER_FIELDS, HEADER_FIELDS[1:]))
 
 _FIELD = {f.name: f for f in HEADER_FIELDS}
+# Option code by its code or exact registry name, for the fast path of get()/set();
+# names that are also header fields or properties are left out (those win in get()).
+_OPTION_CODE: dict[Any, int] = {code: code for code in OPTIONS} | {
+    spec.name: code for code, spec in OPTIONS.items() if spec.name not in _FIELD
+    and spec.name not in ("broadcast", "mac", "message_type")
+}  # fmt: skip
 _NAMES = tuple(f.name for f in HEADER_FIELDS)
 _get_header = attrgetter(*_NAMES)  # one C call reads every header field
 _IP_INDEXES = tuple(i for i, f in enumerate(HEADER_FIELDS) if f.kind == "ip")
@@ -263,7 +269,7 @@ class Message:
     @property
     def mac(self) -> str:
         """The client hardware address as ``"aa:bb:cc:dd:ee:ff"`` (first ``hlen`` bytes of chaddr)."""
-        return ":".join(f"{b:02x}" for b in self.chaddr[: min(self.hlen, 16)])
+        return self.chaddr[: min(self.hlen, 16)].hex(":")  # one C call: servers ask for it per message
 
     @mac.setter
     def mac(self, value: str | bytes) -> None:
@@ -280,6 +286,9 @@ class Message:
     # -- by-name access for builders and notebooks --------------------------
     def get(self, name: str | int, default: Any = None) -> Any:
         """A header field (``"xid"``), ``"broadcast"``, ``"mac"``, or an option by name or code."""
+        code = _OPTION_CODE.get(name)  # fast path for a known option code or exact name (servers ask a lot)
+        if code is not None:
+            return self.options.get(code, default)
         if isinstance(name, str) and (name in _FIELD or name in ("broadcast", "mac", "message_type")):
             return getattr(self, name)
         return self.options.get(option_spec(name).code, default)
@@ -289,14 +298,16 @@ class Message:
         if isinstance(name, str) and (name in _FIELD or name in ("broadcast", "mac")):
             setattr(self, name, value)
             return self
-        spec = option_spec(name)
+        code = _OPTION_CODE.get(name)  # fast path, as in get()
+        if code is None:
+            code = option_spec(name).code
         if value is None:
-            self.options.pop(spec.code, None)
+            self.options.pop(code, None)
             return self
         try:
-            self.options[spec.code] = normalize(spec.code, value)
+            self.options[code] = normalize(code, value)
         except (TypeError, ValueError, KeyError) as exc:
-            raise MessageError(_option_label(spec.code), None, str(exc)) from None
+            raise MessageError(_option_label(code), None, str(exc)) from None
         return self
 
     def copy(self) -> "Message":
@@ -505,8 +516,13 @@ class Message:
     def _reply(cls, request: "Message", kind: MessageType, server_id: str) -> "Message":
         # Table 3: htype, hlen, xid, flags, giaddr and chaddr come from the client's
         # message; hops and secs are 0 (a relay counts hops on the way back itself).
-        message = cls(op=2, htype=request.htype, hlen=request.hlen, hops=0, xid=request.xid,
-                      secs=0, flags=request.flags, giaddr=request.giaddr, chaddr=request.chaddr)  # fmt: skip
+        # The values come from a message that was checked when it was built or
+        # decoded, so we fill __dict__ directly instead of re-checking each one in
+        # __setattr__ (a server builds a reply for every message it answers).
+        message = cls.__new__(cls)
+        message.__dict__.update(_DEFAULTS, options={}, op=2, htype=request.htype, hlen=request.hlen, hops=0,
+                                xid=request.xid, secs=0, flags=request.flags, giaddr=request.giaddr,
+                                chaddr=request.chaddr)  # fmt: skip
         message.options[53] = kind
         message.set("server_id", server_id)  # table 3: server identifier MUST
         if 61 in request.options:  # RFC 6842 (updates table 3): echo the client identifier
