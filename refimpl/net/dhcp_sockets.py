@@ -54,6 +54,11 @@ from refimpl.net import rawlink
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # linux/in.h; Python does not export it
 BATCH = 256  # datagrams read per wake-up before yielding to the event loop
 SHED_KEEP = 64  # DISCOVERs answered from a full batch (see ServerDriver._readable)
+# The server's receive buffer. The default (~200 KB, about 150 queued datagrams)
+# overflows whenever a busy machine does not schedule us for ~20 ms under load,
+# and the kernel then drops requests of every kind; a bigger queue lets us catch
+# up (and pick what to shed ourselves). Linux caps it at net.core.rmem_max.
+SERVER_RCVBUF = 4 << 20
 
 
 # -- sockets --------------------------------------------------------------------------
@@ -180,6 +185,7 @@ class ServerDriver:
         self.stats = {"received": 0, "sent": 0, "dropped": 0}
         self._last_shed_note = 0.0
         self.udp = udp_socket(SERVER_PORT, device=interface)
+        self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SERVER_RCVBUF)
         self.link = rawlink.PacketSocket(interface, ethertype=0)  # send-only
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
