@@ -448,16 +448,11 @@ def header_diagram(msg=None, highlight: str | None = None, ax=None):
 
     Returns the Figure. ``highlight`` fills one field's box in a strong colour.
     """
-    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     blocks = header_blocks(max_lines=2)
     total = sum(b.lines for b in blocks) + 1  # + options
-    if ax is None:
-        fig = Figure(figsize=(11, 0.42 * total + 1.0))
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _canvas(ax, height=0.42 * total + 1.0)
     ax.set_xlim(-3.2, BITS_PER_ROW + 0.2)
     ax.set_ylim(total + 0.2, -1.6)
     ax.axis("off")
@@ -495,18 +490,13 @@ def header_diagram(msg=None, highlight: str | None = None, ax=None):
 
 def options_chain(msg, ax=None):
     """The options field as a chain of boxes: code | len | value, named from the registry."""
-    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     data = msg.encode()
     cookie_at = _cookie_offset()
     tlvs = option_tlvs(msg, data)
     n = len(tlvs) + 1
-    if ax is None:
-        fig = Figure(figsize=(11, 0.55 * n + 0.9))
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _canvas(ax, height=0.55 * n + 0.9)
     ax.set_xlim(0, 12)
     ax.set_ylim(n + 0.1, -0.9)
     ax.axis("off")
@@ -539,7 +529,6 @@ def options_chain(msg, ax=None):
 
 def hexdump(msg, highlight: str | int | None = "yiaddr", width: int = 16, ax=None):
     """The encoded message as a grid of octets, ``highlight``'s octets filled in colour."""
-    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     data = msg.encode()
@@ -550,11 +539,7 @@ def hexdump(msg, highlight: str | int | None = "yiaddr", width: int = 16, ax=Non
         marked = set(marked_list)
         title = f"{highlight}: {_describe_marked(data, marked_list)}  ({len(data)} octets in all)"
     rows = (len(data) + width - 1) // width
-    if ax is None:
-        fig = Figure(figsize=(11, 0.3 * rows + 1.0))
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _canvas(ax, height=0.3 * rows + 1.0)
     ax.set_xlim(-2.2, width + 0.2)
     ax.set_ylim(rows + 0.1, -0.9)
     ax.axis("off")
@@ -574,3 +559,17 @@ def hexdump(msg, highlight: str | int | None = "yiaddr", width: int = 16, ax=Non
     ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def _canvas(ax, height: float):
+    """The axes to draw on: the caller's, or a new 11-inch-wide figure of ``height`` inches.
+
+    Figures are made without pyplot so a notebook shows each one once (pyplot would
+    show it again when the cell ends).
+    """
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        fig = Figure(figsize=(11, height))
+        return fig, fig.subplots()
+    return ax.figure, ax
