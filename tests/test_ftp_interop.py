@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ftplib
 import os
@@ -599,3 +600,78 @@ def test_passive_connection_from_another_address_is_refused(server):
         assert ftp.getline().startswith("425")
     assert ftp.voidcmd("NOOP").startswith("200")
     ftp.quit()
+
+
+# -- uploads through the driver's Inflow (refimpl/net/ftp_server.py) ------------------
+
+def test_big_text_upload_converts_crlf_across_reads(server, root):
+    """TYPE A upload of several MB: CRLF pairs split between two socket reads still become LF."""
+    text = b"".join(b"line %d of the upload\n" % i for i in range(200_000))  # ~4.4 MB, many 512 KiB reads
+    ftp = connect(server, "alice", "secret")
+    ftp.storlines("STOR big.txt", _reader(text))
+    assert (root / "alice" / "big.txt").read_bytes() == text
+    ftp.quit()
+
+
+class _DiskFillsUp:
+    """A file whose writes fail with ENOSPC after ``room`` bytes, as a full disk does."""
+
+    def __init__(self, real, room: int):
+        self.real, self.room = real, room
+
+    def write(self, data) -> int:
+        if len(data) > self.room:
+            raise OSError(28, "No space left on device")
+        self.room -= len(data)
+        return self.real.write(data)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+@pytest.mark.parametrize("passive", [True, False], ids=["passive", "active"])
+def test_failed_write_during_upload_is_451_and_the_server_goes_on(server, root, passive, monkeypatch):
+    from refimpl.ftp import JailedFS
+    real_open_write = JailedFS.open_write  # each user's session has its own JailedFS: patch them all
+    monkeypatch.setattr(JailedFS, "open_write",
+                        lambda *a, **kw: _DiskFillsUp(real_open_write(*a, **kw), 100_000))
+    ftp = connect(server, "alice", "secret", passive=passive)
+    ftp.voidcmd("TYPE I")
+    conn = ftp.transfercmd("STOR full.bin")
+    with contextlib.suppress(OSError):  # the server closes the data connection on the failed write
+        for start in range(0, len(BIG), 65536):
+            conn.sendall(BIG[start:start + 65536])
+    conn.close()
+    with pytest.raises(ftplib.error_temp, match="^451 .*No space left"):
+        ftp.getresp()
+    assert ftp.voidcmd("NOOP").startswith("200")  # the session goes on
+    monkeypatch.setattr(JailedFS, "open_write", real_open_write)
+    ftp.storbinary("STOR after.bin", _reader(BIG))  # and the next upload works
+    assert (root / "alice" / "after.bin").read_bytes() == BIG
+    ftp.quit()
+    assert " i r alice ftp 0 * i" in server.xferlog.getvalue()  # the failed one is logged incomplete
+
+
+def test_inflow_passes_on_what_arrived_before_it_took_over():
+    """Active mode: the client may send (and even close) before the driver attaches Inflow."""
+    from refimpl.net.ftp_server import Inflow
+
+    async def scenario():
+        ours, theirs = socket.socketpair()
+        reader, writer = await asyncio.open_connection(sock=ours)
+        theirs.sendall(b"early bytes")
+        theirs.close()
+        for _ in range(200):  # bounded: until the StreamReader has the bytes and the EOF
+            if reader._eof:
+                break
+            await asyncio.sleep(0.01)
+        got, ends = [], []
+        Inflow.attach(writer.transport, reader, lambda view: got.append(bytes(view)), lambda: ends.append(1))
+        await asyncio.sleep(0.05)
+        writer.close()
+        await asyncio.sleep(0.01)
+        return got, ends
+
+    got, ends = asyncio.run(scenario())
+    assert b"".join(got) == b"early bytes"
+    assert ends == [1]  # ended exactly once, although EOF and the close both came

@@ -314,12 +314,16 @@ class ServerSession:
         return self._next_chunk(now)
 
     def data_received(self, data: bytes, now: float) -> list:
-        """Bytes from the data connection (STOR, APPE)."""
+        """Bytes from the data connection (STOR, APPE).
+
+        ``data`` may be a view of the driver's receive buffer, which is reused
+        once this returns: it is written (or converted) here and never kept.
+        """
         t = self.transfer
         if not t or not t.running or t.outgoing:
             return []
         if t.from_net:
-            data = t.from_net.convert(data)
+            data = t.from_net.convert(bytes(data))
         try:
             t.sink.write(data)
         except OSError as exc:
