@@ -523,6 +523,33 @@ def test_idle_control_connection_is_closed(root):
         assert data.startswith(b"220 ") and b"421 Idle timeout" in data
 
 
+def test_a_long_transfer_is_not_idleness(root):
+    """The idle timeout is for a silent control connection, not one whose download takes long."""
+    size = 24 * 1024 * 1024
+    (root / "pub" / "long.bin").write_bytes(os.urandom(1024) * (size // 1024))
+    config = make_config(passive_ports=(0, 0))
+    with LiveServer(config, root) as srv:
+        srv.server.idle_timeout = 0.5
+        ftp = connect(srv)
+        ftp.voidcmd("TYPE I")
+        port = parse_229(ftp.sendcmd("EPSV"))
+        data = socket.socket()
+        data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # so the kernel cannot hold it all
+        data.settimeout(10)
+        data.connect(("127.0.0.1", port))
+        ftp.putcmd("RETR /pub/long.bin")
+        assert ftp.getresp()[:3] in ("125", "150")
+        got, started = 0, time.monotonic()
+        while chunk := data.recv(256 * 1024):  # slowly: several idle timeouts long
+            got += len(chunk)
+            time.sleep(0.01)
+        data.close()
+        assert time.monotonic() - started > 1.0  # the test is only worth something if it was slow
+        assert got == size
+        assert ftp.getresp().startswith("226")
+        ftp.quit()
+
+
 def test_passive_port_nobody_connects_to_gives_425(root):
     config = make_config(passive_ports=(0, 0))
     with LiveServer(config, root) as srv:
@@ -602,7 +629,7 @@ def test_passive_connection_from_another_address_is_refused(server):
     ftp.quit()
 
 
-# -- uploads through the driver's Inflow (refimpl/net/ftp_server.py) ------------------
+# -- uploads and sends through the driver's DataSocket (refimpl/net/ftp_server.py) --------
 
 def test_big_text_upload_converts_crlf_across_reads(server, root):
     """TYPE A upload of several MB: CRLF pairs split between two socket reads still become LF."""
@@ -652,26 +679,71 @@ def test_failed_write_during_upload_is_451_and_the_server_goes_on(server, root, 
     assert " i r alice ftp 0 * i" in server.xferlog.getvalue()  # the failed one is logged incomplete
 
 
-def test_inflow_passes_on_what_arrived_before_it_took_over():
-    """Active mode: the client may send (and even close) before the driver attaches Inflow."""
-    from refimpl.net.ftp_server import Inflow
+class _Owner:
+    """Stands in for the control connection: records what a DataSocket reports."""
+
+    def __init__(self):
+        self.loop = asyncio.get_running_loop()
+        self.got, self.sent, self.ends = bytearray(), [], 0
+        self.data = None
+
+    def data_arrived(self, data, chunk):
+        self.got += chunk  # copied now: the view is reused by the next read
+
+    def data_sent(self, data, count):
+        self.sent.append(count)
+
+    def data_ended(self, data):
+        self.ends += 1
+        data.close()
+
+
+def test_data_socket_receives_what_came_before_it_started_and_ends_once():
+    """Active mode: the client may send (and even close) before the driver starts reading."""
+    from refimpl.net.ftp_server import DataSocket
 
     async def scenario():
         ours, theirs = socket.socketpair()
-        reader, writer = await asyncio.open_connection(sock=ours)
-        theirs.sendall(b"early bytes")
+        ours.setblocking(False)
+        theirs.sendall(BIG[:100_000])  # what the socket buffers hold before anyone reads
         theirs.close()
-        for _ in range(200):  # bounded: until the StreamReader has the bytes and the EOF
-            if reader._eof:
+        owner = _Owner()
+        data = DataSocket(owner, ours)
+        data.start_receiving()
+        for _ in range(500):  # bounded
+            if owner.ends:
                 break
             await asyncio.sleep(0.01)
-        got, ends = [], []
-        Inflow.attach(writer.transport, reader, lambda view: got.append(bytes(view)), lambda: ends.append(1))
-        await asyncio.sleep(0.05)
-        writer.close()
-        await asyncio.sleep(0.01)
-        return got, ends
+        return owner
 
-    got, ends = asyncio.run(scenario())
-    assert b"".join(got) == b"early bytes"
-    assert ends == [1]  # ended exactly once, although EOF and the close both came
+    owner = asyncio.run(scenario())
+    assert bytes(owner.got) == BIG[:100_000] and owner.ends == 1
+
+
+def test_data_socket_sends_what_the_kernel_cannot_take_at_once():
+    """A send bigger than the socket buffers finishes from a Task, then reports the whole count."""
+    from refimpl.net.ftp_server import DataSocket
+
+    async def scenario():
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+        theirs.setblocking(False)
+        owner = _Owner()
+        data = DataSocket(owner, ours)
+        payload = BIG * 4  # 8 MB: far more than a socketpair buffers
+        data.send(payload)
+        assert owner.sent == []  # not all taken at once: the rest is under way
+        received = bytearray()
+        for _ in range(2000):  # bounded: read slowly until everything came
+            with contextlib.suppress(BlockingIOError):
+                received += theirs.recv(1 << 20)
+            if len(received) == len(payload):
+                break
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.01)
+        data.close()
+        theirs.close()
+        return owner, bytes(received) == payload, len(payload)
+
+    owner, same, size = asyncio.run(scenario())
+    assert same and owner.sent == [size]

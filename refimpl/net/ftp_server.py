@@ -5,23 +5,35 @@ and carries out the session's effects:
 
     Reply        -> write it on the control connection
     DataListen   -> listen on one of the offered ports, report the one we got
-    DataConnect  -> connect (from port 20 if we may bind it) in a background task
-    SendData     -> write on the data connection, then ask the session for more
-    SendFile     -> ``loop.sendfile`` (zero-copy ``sendfile(2)`` where the OS has it)
+    DataConnect  -> connect (from port 20 if we may bind it), in the background
+    SendData     -> send on the data connection, then ask the session for more
+    SendFile     -> ``loop.sock_sendfile`` (zero-copy ``sendfile(2)`` where the OS has it)
     CloseData    -> close the data connection and the listener
     Close        -> close the control connection
     Log          -> append to the command log or the xferlog
-    Wait         -> sleep (this connection only) before the next effect
+    Wait         -> stop reading this connection for a while (others go on)
 
-The control connection keeps being read while a transfer runs, so ABOR works
-in the middle of a download. Everything is bounded in time: an idle control
-connection is closed after ``idle_timeout`` seconds, a data connection that
-does not come within ``data_timeout`` seconds fails with 425.
+How it is built, and why:
+
+* The control connection is an :class:`asyncio.Protocol`: the event loop
+  calls ``data_received`` with the client's bytes, the session answers with
+  effects, and most effects are done on the spot. Only a few must wait
+  (``Wait``, connecting, a send the kernel cannot take at once); while one
+  waits, the effects after it wait in a queue and the connection is not read,
+  so everything still happens in the order the session asked for.
+* A data connection is a plain non-blocking socket (:class:`DataSocket`):
+  accept it, send on it, receive into one reused buffer, close it. FTP
+  opens one per listing or file, so the less each costs the better: no
+  transport, stream or Task unless a send has to wait.
+* Everything is bounded in time: an idle control connection is closed after
+  ``idle_timeout`` seconds (not while a transfer runs), and a passive port
+  nobody connects to within ``data_timeout`` seconds gives 425.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import socket
 import sys
@@ -31,7 +43,7 @@ from typing import Callable, TextIO
 from refimpl.ftp import (Close, CloseData, DataConnect, DataListen, JailedFS, Log, Reply,
                          SendData, SendFile, ServerConfig, ServerSession, Wait)
 
-#: Uploads: the most one read from a data connection takes (see :class:`Inflow`).
+#: Uploads: the most one read from a data connection takes (see :class:`DataSocket`).
 #: Measured with ``make bench``: 64 KiB reads pay the per-read cost too often,
 #: 512 KiB did best here (about 1.2x the speed of 256 KiB, and no slower than 1 MiB).
 DATA_BUFFER = 512 * 1024
@@ -51,14 +63,16 @@ class FTPServer:
         self.idle_timeout, self.data_timeout = idle_timeout, data_timeout
         self.clock = clock
         self.server: asyncio.base_events.Server | None = None
-        self.connections: set[Connection] = set()
+        self.connections: set[ControlConnection] = set()
 
     async def start(self) -> int:
         """Listen; return the port (useful with ``port=0``)."""
         # A class logging in at once overflows asyncio's default backlog of 100;
         # the kernel then answers with SYN cookies and, since an FTP server speaks
         # first, a client whose connection was dropped waits for a 220 forever.
-        self.server = await asyncio.start_server(self._accept, self.host, self.port, backlog=1024)
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: ControlConnection(self), self.host, self.port,
+                                               backlog=1024)
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port
 
@@ -84,164 +98,203 @@ class FTPServer:
             out.write(entry.line + "\n")
             out.flush()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = Connection(self, reader, writer)
-        self.connections.add(conn)
-        try:
-            await conn.run()
-        finally:
-            self.connections.discard(conn)
 
+class ControlConnection(asyncio.Protocol):
+    """One control connection, its session, and at most one data connection."""
 
-class Connection:
-    """One control connection, its session and at most one data connection."""
-
-    def __init__(self, server: FTPServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, server: FTPServer):
         self.server = server
-        self.reader, self.writer = reader, writer
-        sock = writer.get_extra_info("socket")
-        with contextlib.suppress(OSError, AttributeError):
-            # ftplib sends ABOR's last byte as TCP urgent data (MSG_OOB); keep it in the stream
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-        peer = writer.get_extra_info("peername")
-        local = writer.get_extra_info("sockname")
-        self.local_ip = local[0]
-        self.session = ServerSession(server.config, server.fs, peer[:2], local[:2], now=server.clock())
-        self.listener: asyncio.base_events.Server | None = None
-        self.data_reader: asyncio.StreamReader | None = None
-        self.data_writer: asyncio.StreamWriter | None = None
-        self.tasks: set[asyncio.Task] = set()
-        self.data_timer: asyncio.TimerHandle | None = None  # see listen()
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.session: ServerSession | None = None
+        self.queue: collections.deque = collections.deque()  # effects not carried out yet
+        self.running = False  # inside carry_out's loop (effects may cause more effects)
+        self.waiting = False  # an effect is under way; the queue waits for it
+        self.write_paused = False  # the client does not read its replies: stop reading its commands
         self.closed = False
+        self.listener: socket.socket | None = None  # passive mode, until the client connects
+        self.data: DataSocket | None = None
+        self.data_timer: asyncio.TimerHandle | None = None
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.last_heard = self.loop.time()
+        self.tasks: set[asyncio.Task] = set()
         self.done = asyncio.Event()
-
-    # -- control connection ----------------------------------------------------
-    async def run(self) -> None:
-        try:
-            await self.apply(self.session.start(self.now()))
-            loop = asyncio.get_running_loop()
-            # Speed: one idle deadline per connection, moved on after each command.
-            # asyncio.wait_for around every read would start a new Task per line,
-            # the largest per-command cost of the driver in the profile.
-            try:
-                async with asyncio.timeout(self.server.idle_timeout) as idle:
-                    while not self.closed:
-                        data = await self.reader.read(4096)
-                        if not data:
-                            break
-                        idle.reschedule(None)  # only reading counts as idle, not our own work
-                        await self.apply(self.session.receive_data(data, self.now()))
-                        idle.reschedule(loop.time() + self.server.idle_timeout)
-            except TimeoutError:
-                self.writer.write(Reply(421, "Idle timeout; closing control connection.").encode())
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            await self.apply(self.session.connection_lost(self.now()))
-            self.close_data()
-            self.cancel_data_timer()
-            for task in list(self.tasks):
-                task.cancel()
-            self.writer.close()
-            with contextlib.suppress(Exception):
-                await self.writer.wait_closed()
-            self.done.set()
-
-    def abort(self) -> None:
-        """Server shutdown: stop reading."""
-        self.closed = True
-        self.writer.close()
 
     def now(self) -> float:
         return self.server.clock()
 
-    async def apply(self, effects: list) -> None:
-        """Carry out a session's effects, in order."""
-        for e in effects:
-            if isinstance(e, Reply):
-                if not self.writer.is_closing():
-                    self.writer.write(e.encode())
-            elif isinstance(e, Log):
-                self.server.log(e)
-            elif isinstance(e, Wait):
-                await asyncio.sleep(e.seconds)  # this connection only; others go on
-            elif isinstance(e, Close):
-                self.closed = True
-                with contextlib.suppress(Exception):
-                    await self.writer.drain()
-                self.writer.close()
-            elif isinstance(e, DataListen):
-                await self.listen(e)
-            elif isinstance(e, DataConnect):
-                self.spawn(self.connect(e))
-            elif isinstance(e, SendData):
-                self.spawn(self.send(e))
-            elif isinstance(e, SendFile):
-                self.spawn(self.sendfile(e))
-            elif isinstance(e, CloseData):
-                self.close_data()
-        if not self.writer.is_closing():
-            with contextlib.suppress(ConnectionError):
-                await self.writer.drain()
+    # -- the event loop calls these ------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.server.connections.add(self)
+        sock = transport.get_extra_info("socket")
+        with contextlib.suppress(OSError, AttributeError):
+            # ftplib sends ABOR's last byte as TCP urgent data (MSG_OOB); keep it in the stream
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        self.local_ip = local[0]
+        self.session = ServerSession(self.server.config, self.server.fs, peer[:2], local[:2], now=self.now())
+        # Speed: one timer per connection, re-armed only when it fires (see idle_check);
+        # moving a deadline after every command would cost a timer each time.
+        self.idle_timer = self.loop.call_later(self.server.idle_timeout, self.idle_check)
+        self.carry_out(self.session.start(self.now()))
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        self.last_heard = self.loop.time()
+        self.carry_out(self.session.receive_data(data, self.now()))
+
+    def eof_received(self) -> bool:
+        return False  # the client closed its side: close ours (connection_lost follows)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.waiting = False  # nothing more is sent; the rest of the queue is only logs and closes
+        self.carry_out(self.session.connection_lost(self.now()))
+        self.close_data()
+        for timer in (self.idle_timer, self.data_timer):
+            if timer is not None:
+                timer.cancel()
+        for task in list(self.tasks):
+            task.cancel()
+        self.server.connections.discard(self)
+        self.done.set()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self.update_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self.update_reading()
+
+    # -- timers ----------------------------------------------------------------------
+    def idle_check(self) -> None:
+        """Close a control connection that said nothing for ``idle_timeout`` seconds.
+
+        A running transfer is not idleness: a long download sends no commands.
+        """
+        quiet = self.loop.time() - self.last_heard
+        if self.closed:
+            return
+        if quiet >= self.server.idle_timeout and self.data is None:
+            self.transport.write(Reply(421, "Idle timeout; closing control connection.").encode())
+            self.closed = True
+            self.transport.close()
+            return
+        left = self.server.idle_timeout - quiet if self.data is None else self.server.idle_timeout
+        self.idle_timer = self.loop.call_later(max(left, 0.05), self.idle_check)
+
+    def data_deadline(self, listener: socket.socket) -> None:
+        """A passive port nobody connects to is closed after ``data_timeout``."""
+        self.data_timer = None
+        if self.listener is listener and self.data is None:
+            self.close_data()
+            self.carry_out(self.session.data_failed(self.now(), "timeout"))
+
+    # -- effects -----------------------------------------------------------------------
+    def carry_out(self, effects: list, first: bool = False) -> None:
+        """Do ``effects`` in order. ``first``: they follow from the effect being done, so they go
+        before what is queued already."""
+        if first:
+            self.queue.extendleft(reversed(effects))
+        else:
+            self.queue.extend(effects)
+        if self.running:
+            return  # the loop below, further up the stack, will get to them
+        self.running = True
+        try:
+            while self.queue and not self.waiting:
+                self.do(self.queue.popleft())
+        finally:
+            self.running = False
+        self.update_reading()
+
+    def do(self, e) -> None:
+        if isinstance(e, Reply):
+            if not self.closed:
+                self.transport.write(e.encode())
+        elif isinstance(e, Log):
+            self.server.log(e)
+        elif isinstance(e, Wait):
+            if not self.closed:
+                self.waiting = True  # this connection only; others go on
+                self.loop.call_later(e.seconds, self.wait_over)
+        elif isinstance(e, Close):
+            self.closed = True
+            self.transport.close()  # replies written before it are still sent
+        elif isinstance(e, DataListen):
+            self.listen(e)
+        elif isinstance(e, DataConnect):
+            self.spawn(self.connect(e))  # in the background: ABOR still works meanwhile
+        elif isinstance(e, SendData):
+            if self.data is not None:
+                self.data.send(e.data)
+        elif isinstance(e, SendFile):
+            if self.data is not None:
+                self.data.send_file(e.file, e.offset, e.count)
+        elif isinstance(e, CloseData):
+            self.close_data()
+
+    def wait_over(self) -> None:
+        self.waiting = False
+        self.carry_out([])
+
+    def update_reading(self) -> None:
+        """Read the client's commands unless a Wait is under way or it does not read our replies."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.waiting or self.write_paused:
+            self.transport.pause_reading()
+        else:
+            self.transport.resume_reading()
 
     def spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    # -- data connection ---------------------------------------------------------
-    async def listen(self, e: DataListen) -> None:
-        # Speed: try the ports with plain bind() calls and hand asyncio only the one
-        # that worked. Under load many ports of the range are taken, and a failed
-        # asyncio.start_server costs far more than a failed bind().
+    # -- the data connection ---------------------------------------------------------------
+    def listen(self, e: DataListen) -> None:
+        # Speed: try the ports with plain bind() calls. Under load many ports of
+        # the range are taken, and every failed bind is one cheap system call.
         family = socket.AF_INET6 if ":" in e.ip else socket.AF_INET
         for port in e.ports:  # bounded: the configured range (port 0: any free port)
             sock = socket.socket(family, socket.SOCK_STREAM)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((e.ip, port))
-                self.listener = await asyncio.start_server(self.accepted, sock=sock, limit=DATA_BUFFER)
-                port = sock.getsockname()[1]
+                sock.listen(8)
+                sock.setblocking(False)
                 break
             except OSError:
                 sock.close()
-                continue
         else:
-            await self.apply(self.session.data_listen_failed(self.now()))
+            self.carry_out(self.session.data_listen_failed(self.now()), first=True)
             return
-        # Speed: a timer, not a sleeping Task, for the one deadline of each PASV.
-        self.cancel_data_timer()
-        self.data_timer = asyncio.get_running_loop().call_later(
-            self.server.data_timeout, self.data_deadline, self.listener)
-        await self.apply(self.session.data_listening(port, self.now()))
+        self.close_data()  # a second PASV replaces the first
+        self.listener = sock
+        self.loop.add_reader(sock.fileno(), self.accept_data, sock)
+        self.data_timer = self.loop.call_later(self.server.data_timeout, self.data_deadline, sock)
+        self.carry_out(self.session.data_listening(sock.getsockname()[1], self.now()), first=True)
 
-    def data_deadline(self, listener) -> None:
-        """A passive port nobody connects to is closed after ``data_timeout``."""
-        self.data_timer = None
-        if self.listener is listener and self.data_writer is None:
-            self.close_data()
-            self.spawn(self.apply(self.session.data_failed(self.now(), "timeout")))
-
-    def cancel_data_timer(self) -> None:
-        if self.data_timer is not None:
-            self.data_timer.cancel()
-            self.data_timer = None
-
-    async def accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.data_writer is not None or self.listener is None:
-            writer.close()  # one data connection at a time
+    def accept_data(self, listener: socket.socket) -> None:
+        """The passive port is readable: a client is connecting."""
+        try:
+            sock, peer = listener.accept()
+        except (BlockingIOError, InterruptedError):
             return
-        self.listener.close()  # stop listening: the port served its one connection
-        self.listener = None
-        self.cancel_data_timer()
-        self.data_reader, self.data_writer = reader, writer
-        peer = writer.get_extra_info("peername")
-        await self.apply(self.session.data_connected(self.now(), peer[:2]))
-        if self.data_writer is writer:
-            self.read_data(reader, writer)
+        except OSError:
+            return  # e.g. the connection was reset before we took it; wait for another
+        if self.listener is not listener or self.data is not None:
+            sock.close()  # one data connection at a time
+            return
+        self.close_listener()  # the port served its one connection
+        self.opened(sock, peer[:2])
 
     async def connect(self, e: DataConnect) -> None:
-        loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in e.ip else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -251,147 +304,148 @@ class Connection:
             except OSError:
                 sock.bind((self.local_ip, 0))
             sock.setblocking(False)
-            await asyncio.wait_for(loop.sock_connect(sock, (e.ip, e.port)), self.server.data_timeout)
-            reader, writer = await asyncio.open_connection(sock=sock, limit=DATA_BUFFER)
+            await asyncio.wait_for(self.loop.sock_connect(sock, (e.ip, e.port)), self.server.data_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             sock.close()
-            await self.apply(self.session.data_failed(self.now(), str(exc)))
+            self.carry_out(self.session.data_failed(self.now(), str(exc)))
             return
-        self.data_reader, self.data_writer = reader, writer
-        await self.apply(self.session.data_connected(self.now(), (e.ip, e.port)))
-        if self.data_writer is writer:
-            self.read_data(reader, writer)
+        except asyncio.CancelledError:
+            sock.close()
+            raise
+        self.opened(sock, (e.ip, e.port))
 
-    def read_data(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Uploads arrive here; EOF ends a STOR (RFC 959 §3.4 stream mode).
+    def opened(self, sock: socket.socket, peer: tuple) -> None:
+        """We accepted or connected a data connection: tell the session, then listen for its bytes."""
+        sock.setblocking(False)
+        data = self.data = DataSocket(self, sock)
+        self.carry_out(self.session.data_connected(self.now(), peer))
+        if self.data is data:  # not refused (RFC 2577) or closed meanwhile
+            data.start_receiving()
 
-        Each chunk goes to the session (which writes it to the file) the moment
-        the socket delivers it, inside :class:`Inflow`'s callback: no Task, no
-        Future and no copy per chunk, which is what made uploads slow.
-        """
-        def received(chunk: memoryview) -> None:
-            if self.data_writer is writer:  # else: closed by us meanwhile
-                effects = self.session.data_received(chunk, self.now())
-                if effects:  # a failed write: 451 and close
-                    self.spawn(self.apply(effects))
-
-        def ended() -> None:
-            if self.data_writer is writer:
-                self.data_reader = self.data_writer = None
-                writer.close()
-                self.spawn(self.apply(self.session.data_closed(self.now())))
-
-        Inflow.attach(writer.transport, reader, received, ended)
-
-    async def send(self, e: SendData) -> None:
-        writer = self.data_writer
-        if writer is None:
-            return
-        try:
-            writer.write(e.data)
-            await writer.drain()
-        except (ConnectionError, OSError):
-            if self.data_writer is writer:
-                self.data_reader = self.data_writer = None
-                await self.apply(self.session.data_closed(self.now()))
-            return
-        if self.data_writer is writer:
-            await self.apply(self.session.data_sent(self.now()))
-
-    async def sendfile(self, e: SendFile) -> None:
-        writer = self.data_writer
-        if writer is None:
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            await writer.drain()
-            sent = await loop.sendfile(writer.transport, e.file, e.offset, e.count, fallback=True)
-        except (ConnectionError, OSError, RuntimeError):
-            if self.data_writer is writer:
-                self.data_reader = self.data_writer = None
-                await self.apply(self.session.data_closed(self.now()))
-            return
-        if self.data_writer is writer:
-            await self.apply(self.session.data_sent(self.now(), sent))
-
-    def close_data(self) -> None:
+    def close_listener(self) -> None:
         if self.listener is not None:
+            self.loop.remove_reader(self.listener.fileno())
             self.listener.close()
             self.listener = None
-        if self.data_writer is not None:
-            self.data_writer.close()  # buffered data is still flushed before the FIN
-            self.data_reader = self.data_writer = None
+        if self.data_timer is not None:
+            self.data_timer.cancel()
+            self.data_timer = None
+
+    def close_data(self) -> None:
+        self.close_listener()
+        if self.data is not None:
+            data, self.data = self.data, None
+            data.close()
+
+    def abort(self) -> None:
+        """Server shutdown: stop this connection."""
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- what the data connection reports ----------------------------------------------------
+    def data_sent(self, data: "DataSocket", count: int) -> None:
+        if self.data is data:
+            self.carry_out(self.session.data_sent(self.now(), count), first=self.running)
+
+    def data_arrived(self, data: "DataSocket", chunk: memoryview) -> None:
+        if self.data is data:
+            effects = self.session.data_received(chunk, self.now())
+            if effects:  # a failed write: 451 and close
+                self.carry_out(effects, first=self.running)
+
+    def data_ended(self, data: "DataSocket") -> None:
+        """The client closed the data connection (EOF), or it broke."""
+        if self.data is data:
+            self.data = None
+            data.close()
+            self.carry_out(self.session.data_closed(self.now()), first=self.running)
 
 
-class Inflow(asyncio.BufferedProtocol):
-    """Bytes from a data connection, received into one reused buffer and handed on at once.
+class DataSocket:
+    """One data connection: a plain non-blocking socket, and what is being sent on it.
 
-    A ``StreamReader`` copies each byte three times on its way in (into its
-    buffer, out as a slice, into ``bytes``), and waking a Task for every chunk
-    costs more than writing it. ``Inflow`` takes over reading from the
-    transport: the socket is read (``recv_into``) straight into ``buffer`` and
-    ``received`` is called with a view of the bytes, which it must use before
-    it returns (the next read overwrites them). Since the file is written
-    inside that call, a slow disk slows the reading: flow control for free.
-    Everything else - write flow control for ``drain()``, the connection's
-    end - is passed on to the stream's own protocol, so the ``StreamWriter``
-    keeps working for listings and downloads.
+    Sending: try ``send`` at once, which for a listing nearly always takes
+    everything; what the kernel cannot take yet goes out from a Task
+    (``loop.sock_sendall``). Files go out with ``loop.sock_sendfile``.
+
+    Receiving: when the socket is readable the loop calls :meth:`readable`,
+    which reads (``recv_into``) straight into one reused buffer and hands the
+    session a view of those bytes; the session writes them to the file before
+    the call returns, so a slow disk slows the reading: flow control for free.
+    No copy, Future or Task per chunk - uploads are as fast as the disk.
     """
 
-    def __init__(self, transport: asyncio.Transport, inner: asyncio.BaseProtocol,
-                 received: Callable[[memoryview], None], ended: Callable[[], None]):
-        self.transport, self.inner = transport, inner
-        self.received, self.ended = received, ended
+    def __init__(self, owner: ControlConnection, sock: socket.socket):
+        self.owner, self.sock = owner, sock
+        self.loop = owner.loop
+        self.fd = sock.fileno()
+        self.sending: asyncio.Task | None = None
+        self.receiving = False
         # Most data connections carry a listing or a download and receive
-        # nothing; the buffer is made when the first bytes come (get_buffer).
+        # nothing: the buffer is made when the first bytes come.
         self.view: memoryview | None = None
-        self.finished = False
 
-    @classmethod
-    def attach(cls, transport: asyncio.Transport, reader: asyncio.StreamReader,
-               received: Callable[[memoryview], None], ended: Callable[[], None]) -> "Inflow":
-        """Take over reading from ``transport``, first passing on what its ``reader`` already got.
+    def send(self, data: bytes) -> None:
+        try:
+            sent = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.owner.data_ended(self)
+            return
+        if sent == len(data):
+            self.owner.data_sent(self, sent)
+        else:
+            self.sending = asyncio.ensure_future(self._send_rest(data, sent))
 
-        In active mode the client may send before we attach; those bytes (and
-        an early EOF) sit in the StreamReader, which has no public way to take
-        them without waiting, hence its private ``_buffer``/``_eof``.
-        """
-        inflow = cls(transport, transport.get_protocol(), received, ended)
-        transport.set_protocol(inflow)
-        if reader._buffer:
-            received(memoryview(bytes(reader._buffer)))
-            reader._buffer.clear()
-        if reader._eof or transport.is_closing():
-            inflow._end()
-        return inflow
+    async def _send_rest(self, data: bytes, sent: int) -> None:
+        try:
+            await self.loop.sock_sendall(self.sock, memoryview(data)[sent:])
+        except OSError:
+            self.owner.data_ended(self)
+            return
+        self.owner.data_sent(self, len(data))
 
-    # -- called by the transport
-    def get_buffer(self, sizehint: int) -> memoryview:
+    def send_file(self, file, offset: int, count: int) -> None:
+        self.sending = asyncio.ensure_future(self._send_file(file, offset, count))
+
+    async def _send_file(self, file, offset: int, count: int) -> None:
+        try:
+            sent = await self.loop.sock_sendfile(self.sock, file, offset, count, fallback=True)
+        except (OSError, RuntimeError):
+            self.owner.data_ended(self)
+            return
+        self.owner.data_sent(self, sent)
+
+    def start_receiving(self) -> None:
+        """Uploads, and the client's EOF or reset for any transfer (RFC 959 §3.4: EOF ends a STOR)."""
+        self.receiving = True
+        self.loop.add_reader(self.fd, self.readable)
+
+    def readable(self) -> None:
         if self.view is None:
             self.view = memoryview(bytearray(DATA_BUFFER))
-        return self.view
+        try:
+            n = self.sock.recv_into(self.view)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            n = 0  # reset by the peer: the transfer ends here too
+        if n:
+            self.owner.data_arrived(self, self.view[:n])
+        else:
+            self.owner.data_ended(self)
 
-    def buffer_updated(self, nbytes: int) -> None:
-        self.received(self.view[:nbytes])
-
-    def eof_received(self) -> bool:
-        self._end()
-        return False  # close the transport
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._end()
-        self.inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
-
-    def _end(self) -> None:
-        if not self.finished:  # EOF, then connection_lost: end once
-            self.finished = True
-            self.ended()
+    def close(self) -> None:
+        """Close now. Bytes already sent still reach the client, then a FIN."""
+        if self.sending is not None and not self.sending.done():
+            self.sending.cancel()
+        if self.receiving:
+            self.loop.remove_reader(self.fd)
+            self.receiving = False
+        self.loop.remove_writer(self.fd)  # a cancelled sock_sendall/sock_sendfile may leave one
+        self.sock.close()
 
 
 async def run_server(server: FTPServer, ready: Callable[[int], None] | None = None) -> None:
