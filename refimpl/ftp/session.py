@@ -153,6 +153,7 @@ class ServerSession:
         self.client_addr = (client_addr[0], client_addr[1])
         self.server_addr = (server_addr[0], server_addr[1])
         self.client_ip = _ip(client_addr[0])
+        self.client_host = str(self.client_ip)  # for logs and the guard; made once (a crowd profile showed it)
         self.server_ip = _ip(server_addr[0])
         self.opened = now
         self.buffer = b""
@@ -185,7 +186,7 @@ class ServerSession:
     # ------------------------------------------------------------------ API
     def start(self, now: float) -> list:
         """The greeting (RFC 959 §5.4: 220), or 421 when the address is over its limits."""
-        ip = str(self.client_ip)
+        ip = self.client_host
         if self.config.guard.is_blocked(ip, now):
             self.closed = True
             return [Reply(421, "Too many failed logins from your address; try again later."), Close("blocked")]
@@ -243,7 +244,7 @@ class ServerSession:
 
     def _command_log(self, command: str, code: int, now: float) -> Log:
         user = self.account.name if self.account else (self.pending_user or "")
-        return Log("command", command_line(now=now, host=str(self.client_ip), user=user,
+        return Log("command", command_line(now=now, host=self.client_host, user=user,
                                            command=command, code=code))
 
     def _final_reply(self, code: int, text: str, now: float) -> list:
@@ -350,7 +351,7 @@ class ServerSession:
             effects += self._abandon(now)
             effects += self._log_pending(0, now)  # no final reply: logged as "-"
         if self.counted:
-            self.config.guard.connection_closed(str(self.client_ip))
+            self.config.guard.connection_closed(self.client_host)
             self.counted = False
         self.closed = True
         return effects
@@ -399,7 +400,7 @@ class ServerSession:
 
     # -------------------------------------------------- access (RFC 959 §4.1.1)
     def ftp_USER(self, arg: str, now: float) -> list:
-        if self.config.guard.is_blocked(str(self.client_ip), now):
+        if self.config.guard.is_blocked(self.client_host, now):
             self.closed = True
             return [Reply(421, "Too many failed logins from your address; try again later."), Close("blocked")]
         if self.account is not None:  # RFC 959 §4.1.1: USER may change the user at any time
@@ -415,7 +416,7 @@ class ServerSession:
             return [Reply(503, "You are already logged in.")]
         if self.pending_user is None:
             return [Reply(503, "Login with USER first.")]
-        ip = str(self.client_ip)
+        ip = self.client_host
         if self.config.guard.is_blocked(ip, now):
             self.closed = True
             return [Reply(421, "Too many failed logins from your address; try again later."), Close("blocked")]
@@ -544,7 +545,7 @@ class ServerSession:
     def _refuse_target(self, ip: str, port: int, verb: str) -> list | None:
         """RFC 2577 §3: no bounce. vsftpd answers 500, RFC 2577 suggests 504
         for ports below 1024; pyftpdlib uses 501 for both."""
-        reason = is_bounce(str(_ip(ip)), port, str(self.client_ip))
+        reason = is_bounce(str(_ip(ip)), port, self.client_host)
         if reason == "foreign address" and not self.config.permit_foreign_addresses:
             return [Reply(500, f"Illegal {verb} command: {ip} is not your address (RFC 2577).")]
         if reason == "privileged port" and not self.config.permit_privileged_ports:
@@ -742,9 +743,11 @@ class ServerSession:
         vpath = self._path(self._strip_options(arg))
         if not self._allowed("l", vpath):
             return self._denied()
-        if not self.fs.exists(vpath):
+        try:
+            lines = self._list_lines(vpath, now)  # Speed: no exists() first, one jail check fewer
+        except FileNotFoundError:
             return [Reply(550, f"{arg}: no such file or directory.")]
-        return self._send_listing("LIST", vpath, self._list_lines(vpath, now), now)
+        return self._send_listing("LIST", vpath, lines, now)
 
     def ftp_NLST(self, arg: str, now: float) -> list:
         vpath = self._path(self._strip_options(arg))
@@ -909,7 +912,7 @@ class ServerSession:
         a = self.account
         user = a.ident if a.kind == "anonymous" and a.ident else a.name
         return [Log("xferlog", xferlog_line(
-            now=now, seconds=now - t.started, host=str(self.client_ip), size=t.count,
+            now=now, seconds=now - t.started, host=self.client_host, size=t.count,
             filename=t.vpath, binary=t.binary, direction="o" if t.outgoing else "i",
             access_mode=a.xferlog_mode, username=user, complete=complete))]
 
