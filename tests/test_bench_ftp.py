@@ -41,7 +41,7 @@ def test_retr_stor_and_crowd_against_our_server(tree):
         assert hashlib.sha256(sink.getvalue()).hexdigest() == sha
         # STOR through the bench's own measurement: checks size and hash, removes the upload
         retr_mbs, stor_mbs = ftp.measure_transfers(peer.port, "ours", root, big, 2_000_000, 0, check_sha=sha)
-        assert retr_mbs > 0 and stor_mbs > 0
+        assert len(retr_mbs) == ftp.RETR_PER_ROUND and min(retr_mbs) > 0 and stor_mbs > 0
         assert os.listdir(os.path.join(root, "incoming")) == []
         # a small crowd: all log in and get a non-empty listing
         result = ftp_load.crowd(peer.port, clients=10, timeout=20)
@@ -70,17 +70,19 @@ def test_run_output_lines_parse(monkeypatch):
     """The section's lines, with only our server (peers may be missing here), parse as rows and ratios."""
     monkeypatch.setattr(ftp, "CROWD_TIMEOUT", 20.0)
     lines = ftp.run(size=1_000_000, rounds=1, crowd=5, peers=("ours",))
-    row = re.compile(r"^  (RETR|STOR|LOGIN)\s+(\S+)\s+best\s+(\d+) (MB/s|logins/s)\s+median\s+(\d+) \4\s+\((\d+) rounds\)")
+    row = re.compile(r"^  (RETR|STOR|LOGIN)\s+(\S+)\s+best\s+(\d+) (MB/s|logins/s)\s+median\s+(\d+) \4\s+\((\d+) runs\)")
     rows = [m.groups() for m in map(row.match, lines) if m]
     assert {(kind, name) for kind, name, *_ in rows} == {("RETR", "ours"), ("STOR", "ours"), ("LOGIN", "ours")}
-    for kind, name, best, unit, median, rounds in rows:
-        assert int(best) >= int(median) >= 0 and rounds == "1"
+    for kind, name, best, unit, median, runs in rows:
+        assert int(best) >= int(median) >= 0
+        assert int(runs) == (ftp.RETR_PER_ROUND if kind == "RETR" else 1)
     assert not any("failed clients" in line for line in lines)
 
 
 def test_ratio_lines_and_skips():
-    assert ftp.ratio_lines("RETR", {"ours": 200.0, "vsftpd": 100.0}) == ["  RETR   ratio ours/vsftpd: 2.00"]
-    assert ftp.ratio_lines("RETR", {"ours": 200.0}) == []
+    assert ftp.ratio_lines("RETR", {"ours": [200.0, 90.0, 100.0], "vsftpd": [100.0, 80.0, 50.0]}) == [
+        "  RETR   ratio ours/vsftpd: 2.00 best, 1.25 median"]
+    assert ftp.ratio_lines("RETR", {"ours": [200.0]}) == []
 
 
 def test_vsftpd_skips_clearly_when_not_root(tree, monkeypatch):

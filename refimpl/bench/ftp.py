@@ -14,7 +14,10 @@
 The three servers run as subprocesses (:mod:`refimpl.bench.ftp_peers`), all at
 once, and the rounds take turns (ours, vsftpd, pyftpdlib, ours, ...), so a burst
 of load from another process hurts everyone alike. We print the best and the
-median of the rounds; the ratios use the best (the least disturbed run).
+median of the runs, and the ratios of both: the best is the least disturbed
+run, the median the typical one. A 200 MB RETR takes only some 30 ms here, so
+each round downloads ``RETR_PER_ROUND`` times: more samples for the figure that
+noise moves most.
 Everything runs on loopback, in a temp dir, and is removed afterwards.
 """
 
@@ -33,6 +36,7 @@ from refimpl.ftp import JailedFS, ServerConfig, ServerSession, UserDB
 
 SIZE = 200 * 1000 * 1000  # "200 MB"
 ROUNDS = 5
+RETR_PER_ROUND = 3
 CROWD = 300
 # Seconds per client. Why some vsftpd clients never finish: vsftpd listens with a
 # backlog of 32; 300 SYNs at once overflow it, Linux answers with SYN cookies,
@@ -78,12 +82,16 @@ def sha256_of(path: str) -> str:
 
 
 def measure_transfers(port: int, name: str, root: str, big: str, size: int, rounds_done: int,
-                      check_sha: str | None = None) -> tuple[float, float]:
-    """One RETR and one STOR of ``big``; return their MB/s. Checks sizes (and the upload's hash if given)."""
-    got, seconds = ftp_load.retr(port, "/pub/" + os.path.basename(big))
-    if got != size:
-        raise ftp_load.FTPBenchError(f"{name}: RETR gave {got} bytes, expected {size}")
-    retr = got / seconds / 1e6
+                      check_sha: str | None = None) -> tuple[list[float], float]:
+    """``RETR_PER_ROUND`` RETRs and one STOR of ``big``; return their MB/s.
+
+    Checks sizes (and the upload's hash if given)."""
+    retr = []
+    for _ in range(RETR_PER_ROUND):
+        got, seconds = ftp_load.retr(port, "/pub/" + os.path.basename(big))
+        if got != size:
+            raise ftp_load.FTPBenchError(f"{name}: RETR gave {got} bytes, expected {size}")
+        retr.append(got / seconds / 1e6)
     upload = f"{name}-{rounds_done}.bin"  # a new name each time: anonymous may not overwrite
     sent, seconds = ftp_load.stor(port, "/incoming/" + upload, big)
     landed = os.path.join(root, "incoming", upload)
@@ -99,16 +107,19 @@ def measure_transfers(port: int, name: str, root: str, big: str, size: int, roun
 
 
 def row(label: str, name: str, values: list[float], unit: str) -> str:
-    """``RETR ours        best   1850 MB/s  median   1766 MB/s  (3 rounds)`` - one parseable line."""
+    """``RETR ours        best   1850 MB/s  median   1766 MB/s  (3 runs)`` - one parseable line."""
     return (f"  {label:<6} {name:<10} best {max(values):8.0f} {unit}  median {statistics.median(values):8.0f} {unit}"
-            f"  ({len(values)} rounds)")
+            f"  ({len(values)} runs)")
 
 
-def ratio_lines(label: str, best: dict[str, float]) -> list[str]:
+def ratio_lines(label: str, values: dict[str, list[float]]) -> list[str]:
+    """``RETR   ratio ours/vsftpd: 1.02 best, 0.98 median`` for each peer that ran."""
     out = []
     for peer in ("vsftpd", "pyftpdlib"):
-        if "ours" in best and peer in best and best[peer] > 0:
-            out.append(f"  {label:<6} ratio ours/{peer}: {best['ours'] / best[peer]:.2f}")
+        if values.get("ours") and values.get(peer) and min(values[peer]) > 0:
+            best = max(values["ours"]) / max(values[peer])
+            median = statistics.median(values["ours"]) / statistics.median(values[peer])
+            out.append(f"  {label:<6} ratio ours/{peer}: {best:.2f} best, {median:.2f} median")
     return out
 
 
@@ -145,15 +156,15 @@ def run(size: int = SIZE, rounds: int = ROUNDS, crowd: int = CROWD, peers: tuple
                         lines.append(f"  {name}: skipped: transfer failed: {exc}")
                         del running[name], retr[name], stor[name]
                         continue
-                    retr[name].append(a)
+                    retr[name].extend(a)
                     stor[name].append(b)
             lines.append(f"transfers of {size / 1e6:.0f} MB, passive, TYPE I, same Python client:")
             for name in running:
                 lines.append(row("RETR", name, retr[name], "MB/s"))
-            lines += ratio_lines("RETR", {n: max(v) for n, v in retr.items()})
+            lines += ratio_lines("RETR", retr)
             for name in running:
                 lines.append(row("STOR", name, stor[name], "MB/s"))
-            lines += ratio_lines("STOR", {n: max(v) for n, v in stor.items()})
+            lines += ratio_lines("STOR", stor)
 
             rates = {name: [] for name in running}
             lasts = {name: [] for name in running}
@@ -175,7 +186,7 @@ def run(size: int = SIZE, rounds: int = ROUNDS, crowd: int = CROWD, peers: tuple
                     if name == "vsftpd" and any("greeting" in err for err in failures[name]):
                         lines.append("  LOGIN  vsftpd     (its listen backlog is 32: SYN cookies, ACKs dropped, "
                                      "no 220 ever; see CROWD_TIMEOUT)")
-            lines += ratio_lines("LOGIN", {n: max(v) for n, v in rates.items()})
+            lines += ratio_lines("LOGIN", rates)
         return lines
     finally:
         shutil.rmtree(root, ignore_errors=True)
