@@ -550,6 +550,55 @@ def test_a_long_transfer_is_not_idleness(root):
         ftp.quit()
 
 
+def test_a_client_that_does_not_read_its_replies_is_held_back(root, monkeypatch):
+    """A client that sends commands but never reads the replies: once a bounded amount of replies
+    waits to be sent, the server stops reading its commands (they wait in the kernel, not in the
+    server's memory); others are served meanwhile; every reply comes once the client reads."""
+    from refimpl.net.ftp_server import ControlConnection
+
+    made = ControlConnection.connection_made
+
+    def small_buffers(self, transport):  # small kernel buffers, so they fill up in a short test
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+        made(self, transport)
+
+    monkeypatch.setattr(ControlConnection, "connection_made", small_buffers)
+    config = make_config(passive_ports=(0, 0))
+    count = 50_000  # ~1 MB of replies
+    with LiveServer(config, root) as srv:
+        flooder = socket.socket()
+        flooder.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        flooder.settimeout(10)
+        flooder.connect(("127.0.0.1", srv.port))
+        assert flooder.recv(1024).startswith(b"220")
+        flooder.setblocking(False)
+        commands = memoryview(b"NOOP\r\n" * count)
+        held = None
+        for _ in range(5000):  # bounded: about 5 s
+            with contextlib.suppress(BlockingIOError):
+                commands = commands[flooder.send(commands):]
+            conn = next(iter(srv.server.connections))
+            if not conn.transport.is_reading():
+                held = conn.transport.get_write_buffer_size()
+                break
+            time.sleep(0.001)
+        assert held is not None, "the server kept reading commands it could not answer"
+        assert held < 2_000_000  # replies waiting in memory: bounded by what one read brought
+        other = connect(srv)  # meanwhile, others are served
+        assert other.voidcmd("NOOP").startswith("200")
+        other.quit()
+        replies, deadline = bytearray(), time.monotonic() + 30
+        while replies.count(b"\r\n") < count and time.monotonic() < deadline:
+            with contextlib.suppress(BlockingIOError):
+                commands = commands[flooder.send(commands):] if commands else commands
+            with contextlib.suppress(BlockingIOError):
+                replies += flooder.recv(1 << 16)
+            time.sleep(0.0002)
+        flooder.close()
+        assert not commands
+        assert replies.count(b"\r\n") == count and replies.count(b"200 ") == count
+
+
 def test_passive_port_nobody_connects_to_gives_425(root):
     config = make_config(passive_ports=(0, 0))
     with LiveServer(config, root) as srv:
