@@ -51,3 +51,16 @@ def test_environment_yml_pins_python_311_and_installs_the_course():
     text = (ROOT / "environment.yml").read_text()
     assert "python=3.11" in text
     assert "-e ." in text, "conda users must get refimpl itself too"
+
+
+def test_every_data_file_of_refimpl_is_shipped_as_package_data():
+    """A file under refimpl/ that is not Python reaches a wheel only when package-data names it."""
+    import fnmatch
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["refimpl"]
+    package = ROOT / "refimpl"
+    files = [p.relative_to(package).as_posix() for p in package.rglob("*")
+             if p.is_file() and p.suffix not in (".py", ".pyc")]
+    assert "data/captures/dhcp_udhcpc.pcap" in files  # the walk sees the data at all
+    missed = [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)]
+    assert missed == [], f"add these to [tool.setuptools.package-data] in pyproject.toml: {missed}"
