@@ -309,6 +309,37 @@ def test_t1_t2_from_server_options():
     assert (c.lease.t1, c.lease.t2) == (100.0, 200.0)
 
 
+def _lease_with_fuzz(seed, lease=1000, fuzz=0.05, **options):
+    c = DhcpClient(MAC, random.Random(seed), timer_fuzz=fuzz)
+    c.start(0.0)
+    c.receive(_offer(c).encode(), 0.0)
+    c.receive(_ack(c, lease=lease, **options).encode(), 0.0)
+    c.probe_result(False, 0.0)
+    return c.lease
+
+
+def test_t1_t2_fuzz_spreads_clients_and_keeps_the_order():
+    """RFC 2131 §4.4.5: T1 and T2 SHOULD be fuzzed "to avoid synchronization of client
+    reacquisition"; T1 MUST stay before T2, and T2 before the end of the lease."""
+    leases = [_lease_with_fuzz(seed) for seed in range(200)]
+    t1s = {round(l.t1, 3) for l in leases}
+    assert len(t1s) > 150  # a room of clients no longer renews in the same instant
+    for l in leases:
+        assert 475.0 <= l.t1 <= 525.0 and 831.25 <= l.t2 <= 918.75  # within ±5 %
+        assert l.t1 <= l.t2 <= l.expiry
+    # options 58/59 close together and near the end: the fuzz never breaks the order
+    for seed in range(200):
+        l = _lease_with_fuzz(seed, lease=100, renewal_time=99, rebinding_time=100)
+        assert l.t1 <= l.t2 <= l.expiry == 100.0
+    # the same seed gives the same times: simulations stay reproducible
+    assert _lease_with_fuzz(7).t1 == _lease_with_fuzz(7).t1
+
+
+def test_timer_fuzz_is_bounded():
+    with pytest.raises(ValueError, match="timer_fuzz"):
+        DhcpClient(MAC, random.Random(1), timer_fuzz=0.5)
+
+
 def _offer(c, yiaddr="192.0.2.100"):
     return Message.offer(Message.discover(MAC, c.xid), yiaddr=yiaddr, server_id=SID, lease_time=1000)
 

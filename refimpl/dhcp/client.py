@@ -236,8 +236,17 @@ class DhcpClient:
         broadcast: bool = False,
         link_local: bool = True,
         static_ip: str | None = None,
+        timer_fuzz: float = 0.0,
     ):
         self.mac = mac.lower()
+        # RFC 2131 §4.4.5: T1 and T2 "SHOULD be chosen with some random fuzz around a
+        # fixed value, to avoid synchronization of client reacquisition" (a whole
+        # room booted at once would otherwise renew in the same second). A fraction:
+        # 0.05 moves each by up to ±5 %. Off by default so lessons show exact times;
+        # the real-network driver turns it on.
+        if not 0.0 <= timer_fuzz <= 0.1:
+            raise ValueError(f"timer_fuzz must be between 0 and 0.1, got {timer_fuzz}")
+        self.timer_fuzz = timer_fuzz
         self.rng = rng if rng is not None else random.Random(0)
         self.previous_ip = previous_ip
         self.client_id = client_id
@@ -440,6 +449,12 @@ class DhcpClient:
         self._set_timer(now + PROBE_WAIT, "address free")  # silence means free
         return [ArpProbe(msg.yiaddr, self.mac)]
 
+    def _fuzz(self, t1: float, t2: float, lease_time: float) -> tuple[float, float]:
+        """T1 and T2 moved by up to ±``timer_fuzz``, still T1 <= T2 <= lease (§4.4.5's MUSTs)."""
+        t2 = min(t2 * (1 + self.rng.uniform(-self.timer_fuzz, self.timer_fuzz)), lease_time)
+        t1 = min(t1 * (1 + self.rng.uniform(-self.timer_fuzz, self.timer_fuzz)), t2)
+        return t1, t2
+
     def _record_lease(self, now: float, msg: Message | None) -> list:
         ack = msg if msg is not None else self._ack
         assert ack is not None
@@ -450,6 +465,8 @@ class DhcpClient:
         t2 = ack.get("rebinding_time")
         t2 = t2 if isinstance(t2, int) and 0 < t2 <= lease_time else lease_time * 0.875  # RFC 2131 §4.4.5
         t1 = t1 if isinstance(t1, int) and 0 < t1 <= t2 else min(lease_time * 0.5, t2)  # (nonsense -> defaults)
+        if self.timer_fuzz:
+            t1, t2 = self._fuzz(t1, t2, lease_time)
         server = ack.get("server_id") or (self.lease.server_id if self.lease else ZERO_IP)
         netmask = ack.get("subnet_mask") or "255.255.255.0"
         old = self.lease

@@ -59,6 +59,9 @@ SHED_KEEP = 64  # DISCOVERs answered from a full batch (see ServerDriver._readab
 # and the kernel then drops requests of every kind; a bigger queue lets us catch
 # up (and pick what to shed ourselves). Linux caps it at net.core.rmem_max.
 SERVER_RCVBUF = 4 << 20
+# RFC 2131 §4.4.5: T1 and T2 SHOULD carry some random fuzz, so clients that started
+# together do not all renew together. On a real network we follow it: up to ±5 %.
+TIMER_FUZZ = 0.05
 
 
 # -- sockets --------------------------------------------------------------------------
@@ -426,7 +429,8 @@ class ClientDriver:
         self.on_lease = on_lease
         rng = rng if rng is not None else random.Random(int.from_bytes(os.urandom(8), "big"))
         self.client = DhcpClient(self.mac, rng, link_local=False, broadcast=broadcast_flag,
-                                 params=(1, 3, 6, 15, 28, 51, 54, 58, 59))  # fmt: skip
+                                 params=(1, 3, 6, 15, 28, 51, 54, 58, 59),
+                                 timer_fuzz=TIMER_FUZZ)  # fmt: skip
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listen = rawlink.PacketSocket(interface, udp_port=CLIENT_PORT)  # every reply, whatever its IP
         self.udp = udp_socket(CLIENT_PORT, device=interface)
