@@ -316,6 +316,8 @@ class RelayDriver:
         self.client_side = udp_socket(SERVER_PORT, device=client_interface)
         # Servers answer to giaddr:67 (RFC 2131 §4.1); requests go to them from giaddr:67.
         self.server_side = udp_socket(SERVER_PORT, address=agent.address)
+        for sock in (self.client_side, self.server_side):  # as the server's, and for the same reason
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SERVER_RCVBUF)
         self.link = rawlink.PacketSocket(client_interface, ethertype=0)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
