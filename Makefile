@@ -11,7 +11,7 @@ LAB_PORT ?= 8888
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast bench release clean venv
+.PHONY: lab test test-fast bench release refresh clean venv
 
 venv: $(STAMP)
 
@@ -41,6 +41,11 @@ bench: $(STAMP)
 	$(PY) -m refimpl bench
 
 release: $(STAMP)
+	$(PY) -m refimpl release solutions exercises
+
+# After editing lessons: make refresh NB="notebooks/03_dhcp_lease_life.ipynb solutions/03_dhcp_lease_life.ipynb"
+refresh: $(STAMP)
+	$(PY) -m refimpl refresh $(NB)
 	$(PY) -m refimpl release solutions exercises
 
 clean:

@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "release": ("refimpl.grading.release", "generate exercises/ from solutions/"),
     "grade": ("refimpl.grading.grade", "grade student notebooks against an assignment"),
+    "refresh": ("refimpl.grading.refresh", "re-run edited notebooks and store them tidy (for nbval)"),
     "bench": ("refimpl.bench", "run the benchmarks and print ratios against the peers"),
     "dhcp-server": ("refimpl.net.dhcp_cli", "run the DHCP server on a real interface"),
     "dhcp-client": ("refimpl.net.dhcp_cli", "run the DHCP client on a real interface"),
