@@ -30,7 +30,7 @@ def lease(store, i, now=0.0, lifetime=100, requested=None):
 def test_ip_int_round_trip_and_errors():
     assert ip_to_int("192.0.2.10") == 0xC000020A
     assert int_to_ip(0xC000020A) == "192.0.2.10"
-    for bad in ("192.0.2", "192.0.2.256", "a.b.c.d", ""):
+    for bad in ("192.0.2", "192.0.2.256", "a.b.c.d", "", "192.0.2.010", "0xc0.0.2.1", " 192.0.2.1", "192.0.2.1\x00", None):
         with pytest.raises(ValueError):
             ip_to_int(bad)
 

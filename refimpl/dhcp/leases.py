@@ -54,6 +54,7 @@ import logging
 import os
 from collections import deque
 from dataclasses import dataclass
+from socket import AF_INET, inet_pton
 from typing import Iterable
 
 from refimpl.dhcp.leasefile import LeaseFile, LeaseRecord
@@ -63,16 +64,17 @@ log = logging.getLogger(__name__)
 
 # -- addresses as integers ------------------------------------------------
 def ip_to_int(address: str) -> int:
-    """``"192.0.2.10"`` -> ``3221225994`` (``ValueError`` if malformed)."""
-    parts = address.split(".")
-    if len(parts) != 4:
-        raise ValueError(f"not an IPv4 address: {address!r}")
-    value = 0
-    for part in parts:
-        if not part.isdigit() or int(part) > 255:
-            raise ValueError(f"not an IPv4 address: {address!r}")
-        value = value * 256 + int(part)
-    return value
+    """``"192.0.2.10"`` -> ``3221225994`` (``ValueError`` if malformed).
+
+    ``inet_pton`` is strict dotted-decimal (no ``1.2.3``, no hex, no leading
+    zeros, which some tools read as octal) and, being C, about four times
+    faster than splitting the string here: the server calls this for every
+    message, and it was the largest cost left in the lease store's profile.
+    """
+    try:
+        return int.from_bytes(inet_pton(AF_INET, address), "big")
+    except (OSError, TypeError, ValueError):
+        raise ValueError(f"not an IPv4 address: {address!r}") from None
 
 
 def int_to_ip(value: int) -> str:
