@@ -170,6 +170,37 @@ def write_script(path: Path, text: str) -> Path:
     return path
 
 
+def events(path: Path) -> list[str]:
+    """The lines a client script below has logged so far."""
+    return path.read_text().splitlines() if path.exists() else []
+
+
+# Client scripts: the real clients call them on each event; they log one line
+# (``.format(out=PATH)``) and set the address, as the distribution's scripts would.
+UDHCPC_SCRIPT = """#!/bin/sh
+# udhcpc calls this with deconfig/bound/renew; we log the event and set the address
+# (udhcpc renews by unicast from the leased address) and the default route (through
+# a relay, the server is on another network).
+echo "$1 ip=$ip mask=$mask router=$router dns=$dns lease=$lease serverid=$serverid" >> {out}
+case "$1" in
+  bound|renew) ip addr replace "$ip/${{mask:-24}}" dev "$interface"
+               [ -n "$router" ] && ip route replace default via "$router" dev "$interface" ;;
+  deconfig) ip -4 addr flush dev "$interface" ;;
+esac
+exit 0
+"""
+
+DHCLIENT_SCRIPT = """#!/bin/sh
+# dhclient-script stand-in: log the reason and the lease, set the address.
+echo "$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers lease=$new_dhcp_lease_time server=$new_dhcp_server_identifier" >> {out}
+case "$reason" in
+  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+  RELEASE|EXPIRE|STOP) [ -n "$old_ip_address" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;
+esac
+exit 0
+"""
+
+
 # -- a relay-style load generator that records every DHCPACK it gets --------------------------
 LOADGEN = r'''
 """Many clients, behind a fake relay (giaddr = our address, port 67): DORA again and again.

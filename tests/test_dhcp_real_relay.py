@@ -13,29 +13,20 @@ import signal
 
 import pytest
 
-from dhcp_real_harness import (capture, check_dissects, dhcp_kinds, interface_mac, need_lab, refimpl, start_logged,
-                               start_server, stop, wait_until, write_script)  # fmt: skip
+from dhcp_real_harness import (DHCLIENT_SCRIPT, UDHCPC_SCRIPT, capture, check_dissects, dhcp_kinds, events,
+                               interface_mac, need_lab, refimpl, start_logged, start_server, stop, wait_until,
+                               write_script)  # fmt: skip
 from refimpl.dhcp.leasefile import LeaseFile
 from refimpl.net.netns import Lab
 from refimpl.net.pcap import read_trace
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.needs_tool, pytest.mark.slow]
 
-SCRIPT = """#!/bin/sh
-echo "$1 ip=$ip router=$router serverid=$serverid" >> {out}
-case "$1" in
-  bound|renew) ip addr replace "$ip/${{mask:-24}}" dev "$interface"
-               [ -n "$router" ] && ip route replace default via "$router" dev "$interface" ;;
-  deconfig) ip -4 addr flush dev "$interface" ;;
-esac
-exit 0
-"""
-
 
 def test_relay_carries_udhcpc_to_our_server(tmp_path):
     need_lab("udhcpc", "tcpdump")
     out = tmp_path / "events"
-    script = write_script(tmp_path / "u.sh", SCRIPT.format(out=out))
+    script = write_script(tmp_path / "u.sh", UDHCPC_SCRIPT.format(out=out))
     leases = tmp_path / "leases.csv"
     with Lab("relay") as lab:
         client, relay, server = lab.host("client"), lab.host("relay"), lab.host("server")
@@ -55,8 +46,7 @@ def test_relay_carries_udhcpc_to_our_server(tmp_path):
             assert rel.poll() is None, relay_log.read_text()
             udhcpc = start_logged(client, ["udhcpc", "-f", "-R", "-i", c_if, "-s", str(script), "-t", "5", "-T", "1"],
                                   tmp_path / "udhcpc.log")  # fmt: skip
-            bound = wait_until(lambda: [e for e in out.read_text().splitlines() if e.startswith("bound")]
-                               if out.exists() else [], 20, "udhcpc bound via the relay")  # fmt: skip
+            bound = wait_until(lambda: [e for e in events(out) if e.startswith("bound")], 20, "udhcpc bound via the relay")
             assert "ip=192.0.2.10 " in bound[0] and "serverid=198.51.100.2" in bound[0], bound
             udhcpc.send_signal(signal.SIGUSR1)  # renew: unicast to 198.51.100.2, routed by the relay box
             wait_until(lambda: "renew" in out.read_text(), 10, "the renewal")
@@ -95,14 +85,6 @@ def interface_mac_of(pcap, role: str) -> str:
     return next(key for key, name in names.items() if name == role and ":" in key)
 
 
-DHCLIENT_SCRIPT = """#!/bin/sh
-echo "$reason ip=$new_ip_address server=$new_dhcp_server_identifier" >> {out}
-case "$reason" in
-  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-esac
-exit 0
-"""
-
 OLD_LEASE = """lease {{
   interface "{ifname}";
   fixed-address 203.0.113.99;
@@ -138,8 +120,8 @@ def test_relay_carries_a_nak_to_a_moved_dhclient(tmp_path):
             wait_until(lambda: "relaying from" in relay_log.read_text() or rel.poll() is not None, 20, "the relay")
             common = ["-4", "-sf", str(script), "-lf", str(lease_file), "-pf", str(tmp_path / "pid")]
             dhclient = start_logged(client, ["dhclient", "-d", "-v", *common, c_if], tmp_path / "dhclient.log")
-            bound = wait_until(lambda: [e for e in out.read_text().splitlines() if e.startswith("BOUND")]
-                               if out.exists() else [], 30, "dhclient BOUND after the NAK")  # fmt: skip
+            bound = wait_until(lambda: [e for e in events(out) if e.startswith("BOUND")], 30,
+                               "dhclient BOUND after the NAK")
             assert "ip=192.0.2.10 " in bound[0] and "server=198.51.100.2" in bound[0]
             dhclient.terminate()
             dhclient.wait(timeout=10)

@@ -14,8 +14,9 @@ import sys
 
 import pytest
 
-from dhcp_real_harness import (capture, check_dissects, dhcp_kinds, interface_mac, need_lab, start_logged,
-                               start_server, stop, wait_until, write_script)  # fmt: skip
+from dhcp_real_harness import (DHCLIENT_SCRIPT, UDHCPC_SCRIPT, capture, check_dissects, dhcp_kinds, events,
+                               interface_mac, need_lab, start_logged, start_server, stop, wait_until,
+                               write_script)  # fmt: skip
 from refimpl.dhcp.leasefile import LeaseFile
 from refimpl.net.netns import Lab
 
@@ -24,35 +25,10 @@ pytestmark = [pytest.mark.needs_root, pytest.mark.needs_tool, pytest.mark.slow]
 SERVER_ARGS = ["--server-ip", "192.0.2.1", "--pool", "192.0.2.10-192.0.2.20", "--router", "192.0.2.1",
                "--dns", "192.0.2.53", "198.51.100.53"]  # fmt: skip
 
-UDHCPC_SCRIPT = """#!/bin/sh
-# udhcpc calls this with deconfig/bound/renew; we log the event and set the address,
-# because udhcpc renews by unicast from the leased address.
-echo "$1 ip=$ip mask=$mask router=$router dns=$dns lease=$lease serverid=$serverid" >> {out}
-case "$1" in
-  bound|renew) ip addr replace "$ip/${{mask:-24}}" dev "$interface" ;;
-  deconfig) ip -4 addr flush dev "$interface" ;;
-esac
-exit 0
-"""
-
-DHCLIENT_SCRIPT = """#!/bin/sh
-# dhclient-script stand-in: log the reason and the lease, set the address.
-echo "$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers lease=$new_dhcp_lease_time server=$new_dhcp_server_identifier" >> {out}
-case "$reason" in
-  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-  RELEASE|EXPIRE|STOP) [ -n "$old_ip_address" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;
-esac
-exit 0
-"""
-
 
 def lease_states(path) -> dict[str, str]:
     """address -> state of its last line in our lease file."""
     return {record.address: record.state for record in LeaseFile(path).replay()}
-
-
-def events(path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
 
 
 def test_udhcpc_gets_renews_and_releases(tmp_path):
