@@ -138,6 +138,21 @@ def _ethernet(msg: Message) -> bool:
     return msg.htype == 1 and msg.hlen == 6
 
 
+def send_on_client_link(out: Outgoing, udp: socket.socket, link: rawlink.PacketSocket, our_ip: str) -> None:
+    """Put a reply on the client's own link, the way RFC 2131 §4.1 says (server and relay alike).
+
+    To yiaddr at chaddr: the client has no address to ARP for yet, so we address
+    the Ethernet frame ourselves. If chaddr is not an Ethernet address, §4.1
+    allows a broadcast instead. Anything else is ordinary UDP.
+    """
+    if out.to_chaddr and _ethernet(out.message):
+        link.send_udp(out.chaddr, our_ip, out.dst_ip, out.src_port, out.dst_port, out.data)
+    elif out.to_chaddr:
+        udp.sendto(out.data, (BROADCAST_IP, out.dst_port))
+    else:
+        udp.sendto(out.data, (out.dst_ip, out.dst_port))
+
+
 def describe_request(msg: Message, via: str) -> str:
     """ISC dhcpd's words for a message a client sent."""
     kind = msg.message_type
@@ -281,18 +296,8 @@ class ServerDriver:
             self.send(out, via, msg)
 
     def send(self, out: Outgoing, via: str, request: Message | None = None) -> None:
-        data = out.data
         try:
-            if out.to_chaddr and _ethernet(out.message):
-                # RFC 2131 §4.1: unicast to yiaddr at chaddr - the client has no
-                # address to ARP for, so we address the Ethernet frame ourselves.
-                self.link.send_udp(out.chaddr, self.server.config.server_ip, out.dst_ip, out.src_port,
-                                   out.dst_port, data)  # fmt: skip
-            elif out.to_chaddr:
-                # chaddr is not an Ethernet address: RFC 2131 §4.1 allows a broadcast instead.
-                self.udp.sendto(data, (BROADCAST_IP, out.dst_port))
-            else:
-                self.udp.sendto(data, (out.dst_ip, out.dst_port))
+            send_on_client_link(out, self.udp, self.link, self.server.config.server_ip)
         except OSError as exc:
             self.log(f"could not send {_kind(out.message)} to {out.dst_ip}:{out.dst_port}: {exc}", problem=True)
             return
@@ -364,16 +369,11 @@ class RelayDriver:
             self.send(out, msg)
 
     def send(self, out: Outgoing, original: Message) -> None:
-        data = out.data
         try:
             if out.iface == "server":
-                self.server_side.sendto(data, (out.dst_ip, out.dst_port))
-            elif out.to_chaddr and _ethernet(out.message):
-                self.link.send_udp(out.chaddr, self.agent.address, out.dst_ip, out.src_port, out.dst_port, data)
-            elif out.to_chaddr:
-                self.client_side.sendto(data, (BROADCAST_IP, out.dst_port))  # not Ethernet: broadcast
+                self.server_side.sendto(out.data, (out.dst_ip, out.dst_port))
             else:
-                self.client_side.sendto(data, (out.dst_ip, out.dst_port))
+                send_on_client_link(out, self.client_side, self.link, self.agent.address)
         except OSError as exc:
             self.log(f"could not send {_kind(out.message)} to {out.dst_ip}:{out.dst_port}: {exc}", problem=True)
             return
