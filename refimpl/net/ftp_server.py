@@ -116,7 +116,7 @@ class ControlConnection(asyncio.Protocol):
         self.data: DataSocket | None = None
         self.data_timer: asyncio.TimerHandle | None = None
         self.idle_timer: asyncio.TimerHandle | None = None
-        self.last_heard = self.loop.time()
+        self.last_active = self.loop.time()  # the last command, or the end of the last transfer
         self.tasks: set[asyncio.Task] = set()
         self.done = asyncio.Event()
 
@@ -143,7 +143,7 @@ class ControlConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
-        self.last_heard = self.loop.time()
+        self.last_active = self.loop.time()
         self.carry_out(self.session.receive_data(data, self.now()))
 
     def eof_received(self) -> bool:
@@ -174,9 +174,11 @@ class ControlConnection(asyncio.Protocol):
     def idle_check(self) -> None:
         """Close a control connection that said nothing for ``idle_timeout`` seconds.
 
-        A running transfer is not idleness: a long download sends no commands.
+        A running transfer is not idleness: a long download sends no commands. The
+        clock restarts when a transfer ends, so a client that reads the 226 after a
+        long download has the whole ``idle_timeout`` to send its next command.
         """
-        quiet = self.loop.time() - self.last_heard
+        quiet = self.loop.time() - self.last_active
         if self.closed:
             return
         if quiet >= self.server.idle_timeout and self.data is None:
@@ -336,6 +338,7 @@ class ControlConnection(asyncio.Protocol):
         if self.data is not None:
             data, self.data = self.data, None
             data.close()
+            self.last_active = self.loop.time()
 
     def abort(self) -> None:
         """Server shutdown: stop this connection."""
@@ -359,6 +362,7 @@ class ControlConnection(asyncio.Protocol):
         if self.data is data:
             self.data = None
             data.close()
+            self.last_active = self.loop.time()
             self.carry_out(self.session.data_closed(self.now()), first=self.running)
 
 
