@@ -1,0 +1,288 @@
+"""One TFTP transfer, sans-I/O: the lock-step of RFC 1350 with timers.
+
+Theory of operation. A file goes in blocks of ``blksize`` bytes (512 unless
+negotiated, RFC 2348), numbered from 1. The sender sends DATA n and waits;
+the receiver answers ACK n; only then comes DATA n+1 (RFC 1350 §2). A block
+shorter than ``blksize`` (even 0 bytes) is the last one, so a file whose size
+is a multiple of the block size ends with an empty DATA. Nothing else says
+where a file ends: TFTP has no length field and no "end" packet.
+
+Both sides keep the last packet they sent and send it again when nothing
+came back within ``timeout`` seconds; after ``max_retries`` such tries the
+transfer gives up (RFC 1350 §2, RFC 1123 §4.2.3.2). Two rules keep that safe:
+
+* A receiver that sees the DATA it has already acknowledged sends that ACK
+  again (its ACK was lost) but does not store the block twice.
+* A sender that sees an old ACK again does **nothing** (RFC 1123 §4.2.3.1).
+  If it resent the current block instead, one delayed packet would make every
+  later block travel twice: the "Sorcerer's Apprentice" bug. ``apprentice_bug=True``
+  turns the wrong behaviour on, so the lesson can show it.
+
+After the last ACK, the receiver waits one more ``timeout`` ("dallying",
+RFC 1350 §6) and answers a repeated last DATA with the last ACK again, in case
+that ACK was lost. ``complete`` is True from the last block on; ``finished``
+once the transfer has nothing more to do.
+
+Each end is a *transfer identifier* (TID): its UDP port. A packet that comes
+from another address or port is answered with ERROR 5 and does not disturb the
+transfer (RFC 1350 §4). A client learns the server's TID from the first reply.
+
+The shape is aioquic's: ``receive(datagram, address, now)`` and
+``handle_timer(now)`` return what to send; ``deadline`` says when to call
+``handle_timer`` next. No sockets, no clock: the simulated network and the
+asyncio driver both run the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .options import OptionRefused, Settings, client_accepts
+from .packets import Ack, Data, Error, ErrorCode, OptionAck, Packet, PacketError, Request, decode
+
+BLOCK_NUMBERS = 65536  # the 2-byte block number wraps to 0 after 65535, as tftpd-hpa and curl do
+MAX_RETRIES = 5
+
+Address = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``packet`` (already encoded as ``data``) to ``to``."""
+
+    packet: Packet
+    to: Address
+
+    @property
+    def data(self) -> bytes:
+        return self.packet.encode()
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something worth a line in a log or a note in a trace: a timeout, a duplicate, the end."""
+
+    text: str
+
+
+Effect = Send | Note
+
+
+class Transfer:
+    """What senders and receivers share: the peer's TID, the timer, the end."""
+
+    sending = False
+
+    def __init__(self, file: BinaryIO, peer: Address, *, settings: Settings | None = None,
+                 max_retries: int = MAX_RETRIES, client: bool = False, request: Request | None = None,
+                 server_port: int = 69):
+        self.file = file
+        self.file_closed = False
+        self.peer_ip, self.peer_port = peer  # a client's peer port is 0 until the first reply
+        self.settings = settings or Settings()
+        self.max_retries = max_retries
+        self.client = client
+        self.request = request
+        self.server_port = server_port  # where a client's request (and its repeats) go
+        self.block = 0  # the block being sent or waited for
+        self.bytes = 0  # file bytes (as on the wire) sent or received so far
+        self.last: Send | None = None  # what a timeout sends again
+        self.retries = 0
+        self.deadline: float | None = None
+        self.complete = False  # the whole file went through
+        self.finished = False  # nothing more to do (dallying over, or failed)
+        self.error = ""  # why it failed; "" while running or after success
+
+    @property
+    def peer(self) -> Address:
+        return (self.peer_ip, self.peer_port)
+
+    @property
+    def ok(self) -> bool:
+        return self.complete and not self.error
+
+    # -- what a driver calls --------------------------------------------------------------
+    def start(self, now: float) -> list[Effect]:
+        """The first packet: a client's request, or a server's first answer."""
+        raise NotImplementedError
+
+    def receive(self, datagram: bytes, address: Address, now: float) -> list[Effect]:
+        if self.finished:
+            return []
+        if self.peer_port == 0 and address[0] == self.peer_ip:
+            self.peer_port = address[1]  # RFC 1350 §4: the server's first reply gives its TID
+        if address != self.peer:
+            # RFC 1350 §4: someone else's packet; tell them, and carry on undisturbed.
+            return [Send(Error(ErrorCode.UNKNOWN_TID, "Unknown transfer ID"), address),
+                    Note(f"packet from {address[0]}:{address[1]}, not our peer: ERROR 5")]
+        try:
+            packet = decode(datagram)
+        except PacketError as exc:
+            return self.fail(f"malformed packet: {exc}", Error(ErrorCode.ILLEGAL_OPERATION, str(exc)))
+        if isinstance(packet, Error):
+            # RFC 1350 §7: an ERROR ends the transfer and is not acknowledged.
+            return self.fail(f"peer sent ERROR {packet.code}: {packet.message}")
+        return self.on_packet(packet, now)
+
+    def handle_timer(self, now: float) -> list[Effect]:
+        if self.finished or self.deadline is None or now < self.deadline:
+            return []
+        if self.complete:  # the dallying after the last ACK is over
+            self.deadline, self.finished = None, True
+            self.close()
+            return []
+        self.retries += 1
+        if self.retries > self.max_retries:
+            return self.fail(f"no answer after {self.max_retries} retransmissions")
+        assert self.last is not None
+        self.deadline = now + self.settings.timeout
+        return [Note(f"timeout: sending {_name(self.last.packet)} again (try {self.retries})"), self.last]
+
+    def fail(self, why: str, error: Error | None = None) -> list[Effect]:
+        """End the transfer; send ``error`` to the peer first if given."""
+        effects: list[Effect] = [Note(f"transfer failed: {why}")]
+        if error is not None and self.peer_port:
+            effects.insert(0, Send(error, self.peer))
+        self.error = why
+        self.finished, self.deadline = True, None
+        self.close()
+        return effects
+
+    def close(self) -> None:
+        if self.file_closed:
+            return
+        self.file_closed = True
+        discard = getattr(self.file, "discard", None)  # an upload that failed leaves nothing
+        try:
+            if self.error and discard is not None:
+                discard()
+            else:
+                self.file.close()
+        except OSError as exc:  # a full disk may show up only here
+            if not self.error:
+                self.error = f"closing the file: {exc}"
+
+    # -- for the subclasses ---------------------------------------------------------------
+    def on_packet(self, packet: Packet, now: float) -> list[Effect]:
+        raise NotImplementedError
+
+    def send(self, packet: Packet, now: float) -> list[Effect]:
+        """Send ``packet`` as the new "last packet", and start its timer."""
+        self.last = Send(packet, self.peer if self.peer_port else (self.peer_ip, self.server_port))
+        self.retries = 0
+        self.deadline = now + self.settings.timeout
+        return [self.last]
+
+    def negotiate(self, oack: OptionAck) -> list[Effect] | None:
+        """A client reads the server's OACK; None if it is acceptable."""
+        try:
+            self.settings = client_accepts(self.request.options, oack.options, reading=not self.sending,
+                                           default_timeout=self.settings.timeout)  # fmt: skip
+        except OptionRefused as exc:  # RFC 2347: the client ends it with ERROR 8
+            return self.fail(f"refused the OACK: {exc}", Error(ErrorCode.OPTION_REFUSED, str(exc)))
+        return None
+
+    def illegal(self, packet: Packet) -> list[Effect]:
+        why = f"unexpected {_name(packet)} while {'sending' if self.sending else 'receiving'}"
+        return self.fail(why, Error(ErrorCode.ILLEGAL_OPERATION, why))
+
+
+class Sender(Transfer):
+    """Sends a file: a server answering an RRQ, or a client that sent a WRQ."""
+
+    sending = True
+
+    def __init__(self, file: BinaryIO, peer: Address, *, oack: dict[str, str] | None = None,
+                 apprentice_bug: bool = False, **kw):
+        super().__init__(file, peer, **kw)
+        self.oack = oack  # a server's accepted options: sent first, then wait for ACK 0
+        self.apprentice_bug = apprentice_bug
+        self.last_block_size = -1
+
+    def start(self, now: float) -> list[Effect]:
+        if self.client:  # WRQ; the answer is ACK 0 or an OACK
+            return self.send(self.request, now)
+        if self.oack:  # RFC 2347: OACK, then the client's ACK 0 starts the data
+            return self.send(OptionAck(self.oack), now)
+        return self.next_block(now)
+
+    def next_block(self, now: float) -> list[Effect]:
+        try:
+            chunk = self.file.read(self.settings.blksize)
+        except OSError as exc:
+            return self.fail(f"reading the file: {exc}", Error(ErrorCode.NOT_DEFINED, "read error"))
+        self.block = (self.block + 1) % BLOCK_NUMBERS
+        self.last_block_size = len(chunk)
+        self.bytes += len(chunk)
+        return self.send(Data(self.block, chunk), now)
+
+    def on_packet(self, packet: Packet, now: float) -> list[Effect]:
+        if isinstance(packet, OptionAck) and self.client and self.last_block_size < 0:
+            return self.negotiate(packet) or self.next_block(now)
+        if not isinstance(packet, Ack):
+            return self.illegal(packet)
+        if packet.block == self.block:
+            if 0 <= self.last_block_size < self.settings.blksize:  # the short block was acknowledged
+                self.complete, self.finished, self.deadline = True, True, None
+                self.close()
+                return [Note(f"done: {self.bytes} bytes in {self.block} blocks")]
+            return self.next_block(now)
+        if packet.block == (self.block - 1) % BLOCK_NUMBERS and self.last_block_size >= 0:
+            if self.apprentice_bug:  # the wrong way: answer a duplicate ACK by sending again
+                return [Note(f"duplicate ACK {packet.block}: sending DATA {self.block} again (the bug)"), self.last]
+            return [Note(f"duplicate ACK {packet.block}: ignored (RFC 1123 §4.2.3.1)")]
+        return [Note(f"ACK {packet.block} while waiting for ACK {self.block}: ignored")]
+
+
+class Receiver(Transfer):
+    """Receives a file: a server answering a WRQ, or a client that sent an RRQ."""
+
+    def __init__(self, file: BinaryIO, peer: Address, *, oack: dict[str, str] | None = None, **kw):
+        super().__init__(file, peer, **kw)
+        self.oack = oack
+
+    def start(self, now: float) -> list[Effect]:
+        if self.client:  # RRQ; the answer is DATA 1 or an OACK
+            return self.send(self.request, now)
+        if self.oack:
+            return self.send(OptionAck(self.oack), now)
+        return self.send(Ack(0), now)  # RFC 1350 §4: a WRQ is acknowledged with block 0
+
+    def on_packet(self, packet: Packet, now: float) -> list[Effect]:
+        if isinstance(packet, OptionAck) and self.client and self.block == 0 and self.last.packet is self.request:
+            return self.negotiate(packet) or self.send(Ack(0), now)
+        if not isinstance(packet, Data):
+            return self.illegal(packet)
+        expected = (self.block + 1) % BLOCK_NUMBERS
+        if packet.block == expected and not self.complete:
+            if len(packet.data) > self.settings.blksize:
+                why = f"DATA {packet.block} has {len(packet.data)} bytes, more than blksize {self.settings.blksize}"
+                return self.fail(why, Error(ErrorCode.ILLEGAL_OPERATION, why))
+            try:
+                self.file.write(packet.data)
+            except OSError as exc:
+                return self.fail(f"writing the file: {exc}", Error(ErrorCode.DISK_FULL, "Disk full or allocation exceeded"))
+            self.block, self.bytes = expected, self.bytes + len(packet.data)
+            if len(packet.data) < self.settings.blksize:  # the last block
+                self.close()  # the file is whole: keep it before saying so with the last ACK
+                if self.error:
+                    why, self.error = self.error, ""
+                    return self.fail(why, Error(ErrorCode.DISK_FULL, "Disk full or allocation exceeded"))
+                self.complete = True
+                return [*self.send(Ack(packet.block), now),
+                        Note(f"done: {self.bytes} bytes in {self.block} blocks; dallying")]
+            return self.send(Ack(packet.block), now)
+        if packet.block == self.block and self.last is not None and isinstance(self.last.packet, Ack):
+            # Our ACK was lost (or the DATA came twice): say it again, store nothing.
+            self.deadline = now + self.settings.timeout
+            return [Note(f"DATA {packet.block} again: ACK again, not stored twice"), self.last]
+        return [Note(f"DATA {packet.block} while waiting for {expected}: ignored")]
+
+
+def _name(packet: Packet) -> str:
+    if isinstance(packet, (Data, Ack)):
+        return f"{type(packet).__name__.upper()} {packet.block}"
+    if isinstance(packet, Request):
+        return packet.opcode.name
+    return type(packet).__name__.upper()
