@@ -226,7 +226,7 @@ class Sender(Transfer):
             if 0 <= self.last_block_size < self.settings.blksize:  # the short block was acknowledged
                 self.complete, self.finished, self.deadline = True, True, None
                 self.close()
-                return [Note(f"done: {self.bytes} bytes in {self.block} blocks")]
+                return [Note(f"done: {self.bytes} bytes in {_blocks(self.block)}")]
             return self.next_block(now)
         if packet.block == (self.block - 1) % BLOCK_NUMBERS and self.last_block_size >= 0:
             if self.apprentice_bug:  # the wrong way: answer a duplicate ACK by sending again
@@ -271,13 +271,17 @@ class Receiver(Transfer):
                     return self.fail(why, Error(ErrorCode.DISK_FULL, "Disk full or allocation exceeded"))
                 self.complete = True
                 return [*self.send(Ack(packet.block), now),
-                        Note(f"done: {self.bytes} bytes in {self.block} blocks; dallying")]
+                        Note(f"done: {self.bytes} bytes in {_blocks(self.block)}; dallying")]
             return self.send(Ack(packet.block), now)
         if packet.block == self.block and self.last is not None and isinstance(self.last.packet, Ack):
             # Our ACK was lost (or the DATA came twice): say it again, store nothing.
             self.deadline = now + self.settings.timeout
             return [Note(f"DATA {packet.block} again: ACK again, not stored twice"), self.last]
         return [Note(f"DATA {packet.block} while waiting for {expected}: ignored")]
+
+
+def _blocks(count: int) -> str:
+    return "1 block" if count == 1 else f"{count} blocks"
 
 
 def _name(packet: Packet) -> str:
