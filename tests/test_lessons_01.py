@@ -93,7 +93,7 @@ def test_start_here_maps_every_seed_topic():
     prose = text_of(START, "markdown")
     missing = [t for t in SEED_TOPICS if t not in prose]
     assert not missing, missing
-    for unit in ("01", "02", "03", "04", "05", "06"):
+    for unit in ("01", "02", "03", "04", "05", "06", "07"):
         assert re.search(rf"^\| {unit} \|", prose, re.M), unit
     for link in re.findall(r"\]\((\d\d_[a-z_]+\.ipynb)\)", prose):  # every unit link opens a lesson
         assert (START.parent / link).exists(), link
