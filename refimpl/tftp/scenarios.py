@@ -208,7 +208,10 @@ def network_boot(seed: int = 1, bootfile: str = "pxelinux.0", size: int = 2000) 
         run.transfers.append(run.client.get(filename))
 
     dhcp_client.start()
-    net.run(until=5.0)
+    for step in range(1, 101):  # until the lease is bound (ARP check included), at most 10 s
+        net.run(until=0.1 * step)
+        if dhcp_client.state == "BOUND":
+            break
     fetch()
-    net.run(until=30.0)
+    net.run(until=net.now + 30.0)
     return run
