@@ -1,4 +1,4 @@
-"""Importing the DHCP core is fast and pulls in no heavy library.
+"""Importing the DHCP and TFTP cores is fast and pulls in no heavy library.
 
 Notebooks, the CLI and every test import ``refimpl.dhcp``; scapy, matplotlib
 and ipywidgets take seconds to import, so the core must never import them
@@ -23,6 +23,7 @@ import json, sys, time
 start = time.perf_counter()
 import refimpl.dhcp
 import refimpl.dhcp.scapy_bridge  # the bridge, too, must import scapy lazily
+import refimpl.tftp
 elapsed = time.perf_counter() - start
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in %r)
 print(json.dumps({"elapsed": elapsed, "heavy": heavy}))
@@ -55,11 +56,12 @@ def test_import_refimpl_dhcp_is_under_50_ms(env):
     assert best < BUDGET_SECONDS, f"import refimpl.dhcp took {best * 1000:.1f} ms"
 
 
-def test_importtime_report_lists_no_heavy_module():
+@pytest.mark.parametrize("core, part", [("refimpl.dhcp", "refimpl.dhcp.message"), ("refimpl.tftp", "refimpl.tftp.transfer")])
+def test_importtime_report_lists_no_heavy_module(core, part):
     out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import refimpl.dhcp"],
+        [sys.executable, "-X", "importtime", "-c", f"import {core}"],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     imported = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if "|" in line]
-    assert "refimpl.dhcp.message" in imported
+    assert part in imported
     assert not [m for m in imported if m.split(".")[0] in HEAVY]

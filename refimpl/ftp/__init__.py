@@ -14,14 +14,31 @@
     client       the client state machine and the reply parser
 """
 
-from .client import FTPClient, ReplyParser
-from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
-from .jail import JailedFS, JailError
-from .session import ServerConfig, ServerSession
-from .users import Account, User, UserDB, hash_password, user_line, verify_password
+import importlib
 
-__all__ = [
-    "Account", "FTPClient", "ReplyParser", "Close", "CloseData", "DataConnect", "DataListen", "JailError", "JailedFS", "Log",
-    "Reply", "SendData", "SendFile", "ServerConfig", "ServerSession", "User", "UserDB",
-    "hash_password", "user_line", "verify_password", "Wait",
-]
+# Where each public name lives. The submodules load on first use (PEP 562), so
+# ``from refimpl.ftp.jail import JailedFS`` (the TFTP server's jail) does not
+# pay for the whole FTP session machinery.
+_HOME = {
+    "FTPClient": "client", "ReplyParser": "client",
+    "Close": "events", "CloseData": "events", "DataConnect": "events", "DataListen": "events", "Log": "events",
+    "Reply": "events", "SendData": "events", "SendFile": "events", "Wait": "events",
+    "JailedFS": "jail", "JailError": "jail",
+    "ServerConfig": "session", "ServerSession": "session",
+    "Account": "users", "User": "users", "UserDB": "users", "hash_password": "users", "user_line": "users",
+    "verify_password": "users",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))
