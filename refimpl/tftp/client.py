@@ -28,7 +28,15 @@ class _Borrowed:
         self.file = file
 
     def read(self, size: int) -> bytes:
-        return self.file.read(size)
+        """Exactly ``size`` bytes unless the file ends: a short block *is* the end of the file
+        in TFTP (RFC 1350 §6), so one short read of a pipe or a raw file must not end the transfer."""
+        chunk = self.file.read(size)
+        while chunk and len(chunk) < size:
+            more = self.file.read(size - len(chunk))
+            if not more:
+                break
+            chunk += more
+        return chunk
 
     def write(self, chunk: bytes) -> int:
         return self.file.write(chunk)
@@ -46,13 +54,16 @@ def _request(opcode: Opcode, filename: str, mode: str, blksize: int | None, time
         options["timeout"] = str(timeout)
     if tsize is not None:
         options["tsize"] = str(tsize)
-    return Request(opcode, filename, mode, options)
+    request = Request(opcode, filename, mode, options)
+    request.encode()  # a name that cannot go on the wire (not ASCII, a NUL) fails here, not in the driver
+    return request
 
 
 def get(filename: str, into: BinaryIO, server_ip: str, *, server_port: int = TFTP_PORT, mode: str = "octet",
         blksize: int | None = None, timeout: int | None = None, ask_size: bool = False,
         retry_timeout: float = 1.0, max_retries: int = MAX_RETRIES) -> Receiver:
     """Read ``filename`` from the server into ``into`` (RRQ). ``ask_size``: send tsize 0."""
+    mode = mode.lower()  # RFC 1350 §5: "NETASCII" is netascii too, and needs its line-end conversion
     request = _request(Opcode.RRQ, filename, mode, blksize, timeout, 0 if ask_size else None)
     sink = NetasciiWriter(_Borrowed(into)) if mode == "netascii" else _Borrowed(into)
     return Receiver(sink, (server_ip, 0), settings=Settings(timeout=retry_timeout), max_retries=max_retries,
@@ -63,6 +74,7 @@ def put(filename: str, source: BinaryIO, server_ip: str, *, server_port: int = T
         blksize: int | None = None, timeout: int | None = None, size: int | None = None,
         retry_timeout: float = 1.0, max_retries: int = MAX_RETRIES) -> Sender:
     """Write ``source`` to the server as ``filename`` (WRQ). ``size``: announce it as tsize."""
+    mode = mode.lower()  # RFC 1350 §5: the mode is case-insensitive
     request = _request(Opcode.WRQ, filename, mode, blksize, timeout, size)
     reader = NetasciiReader(_Borrowed(source)) if mode == "netascii" else _Borrowed(source)
     return Sender(reader, (server_ip, 0), settings=Settings(timeout=retry_timeout), max_retries=max_retries,

@@ -66,6 +66,10 @@ class DiskFiles:
         real = self.jail.real(name)  # JailError is a PermissionError
         if os.path.isdir(real):
             raise IsADirectoryError(f"{name} is a directory")
+        if os.path.exists(real) and not os.path.isfile(real):
+            # A FIFO or a device: open() of a FIFO would block the whole server until
+            # someone writes to it, and a device is not a file to serve.
+            raise PermissionError(f"{name} is not a regular file")
         file = open(real, "rb")
         return file, os.fstat(file.fileno()).st_size
 
@@ -81,6 +85,7 @@ class DiskFiles:
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"no directory for {name}")
         fd, temp = tempfile.mkstemp(prefix=".tftp-", suffix=".part", dir=folder)
+        os.fchmod(fd, 0o644)  # mkstemp makes it private (0600); an uploaded file is meant to be served
         return Upload(fd, temp, real)
 
 

@@ -85,7 +85,11 @@ class NetasciiWriter:
         return len(chunk)
 
     def close(self) -> None:
-        self.file.write(self.decoder.finish())
+        try:
+            self.file.write(self.decoder.finish())
+        except OSError:  # a full disk on the very last byte: the upload failed, keep no half file
+            self.discard()
+            raise
         self.file.close()
 
     def discard(self) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .packets import DEFAULT_BLOCK_SIZE
+from .packets import DEFAULT_BLOCK_SIZE, quote
 
 MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464  # RFC 2348
 MIN_TIMEOUT, MAX_TIMEOUT = 1, 255  # RFC 2349
@@ -45,6 +45,8 @@ def _number(value: str, low: int, high: int) -> int | None:
     """An integer in [low, high], or None (decimal digits only: no sign, no spaces)."""
     if not value.isascii() or not value.isdigit():
         return None
+    if len(value.lstrip("0")) > len(str(high)):  # out of range anyway; and int() of a 5000-digit
+        return None  # string raises ValueError (Python's guard against slow conversions)
     number = int(value)
     return number if low <= number <= high else None
 
@@ -90,21 +92,23 @@ def client_accepts(requested: dict[str, str], oack: dict[str, str], *, reading: 
     blksize, timeout, tsize = DEFAULT_BLOCK_SIZE, default_timeout, None
     for name, value in oack.items():
         if name not in requested:  # RFC 2347: a server may only acknowledge what was asked
-            raise OptionRefused(f"the server acknowledged {name!r}, which was not requested")
+            raise OptionRefused(f"the server acknowledged {quote(name)}, which was not requested")
         if name == "blksize":
             number = _number(value, MIN_BLKSIZE, MAX_BLKSIZE)
             if number is None or number > int(requested[name]):  # RFC 2348: never larger
-                raise OptionRefused(f"blksize {value!r} (asked for {requested[name]})")
+                raise OptionRefused(f"blksize {quote(value)} (asked for {requested[name]})")
             blksize = number
         elif name == "timeout":
-            if value != requested[name]:  # RFC 2349: the server takes it as it is
-                raise OptionRefused(f"timeout {value!r} (asked for {requested[name]})")
-            timeout = float(value)
+            # RFC 2349: the server takes it as it is. Compared as numbers: "05" asked, "5" echoed.
+            number = _number(value, MIN_TIMEOUT, MAX_TIMEOUT)
+            if number is None or number != _number(requested[name], MIN_TIMEOUT, MAX_TIMEOUT):
+                raise OptionRefused(f"timeout {quote(value)} (asked for {requested[name]})")
+            timeout = float(number)
         elif name == "tsize":
-            number = _number(value, 0, 2**63)
-            if number is None or (not reading and value != requested[name]):
-                raise OptionRefused(f"tsize {value!r}")
+            number = _number(value, 0, 2**63)  # RFC 2349: an RRQ learns the size, a WRQ's is echoed
+            if number is None or (not reading and number != _number(requested[name], 0, 2**63)):
+                raise OptionRefused(f"tsize {quote(value)}")
             tsize = number
         else:
-            raise OptionRefused(f"unknown option {name!r}")
+            raise OptionRefused(f"unknown option {quote(name)}")
     return Settings(blksize, timeout, tsize)

@@ -170,10 +170,13 @@ def decode(raw: bytes) -> Packet:
             if rest:
                 raise PacketError(f"ACK with {len(rest)} extra byte(s)")
             return Ack(number)
-        strings = _split(rest, "ERROR message")
-        if len(strings) > 1:
+        if rest and not rest.endswith(b"\x00"):
+            raise PacketError("ERROR message: the last string is not NUL-terminated")
+        if b"\x00" in rest[:-1]:
             raise PacketError("ERROR with bytes after its message")
-        return Error(number, strings[0] if strings else "")
+        # Lenient here only: a server may word its errors in its own language, and the
+        # code must still reach the user. Other bytes show as U+FFFD.
+        return Error(number, rest[:-1].decode("ascii", errors="replace"))
     strings = _split(body, opcode.name)
     if opcode is Opcode.OACK:
         return OptionAck(_options(strings, "OACK"))
@@ -189,9 +192,11 @@ def decode(raw: bytes) -> Packet:
 def _strings(values: list[str]) -> bytes:
     out = bytearray()
     for value in values:
-        encoded = value.encode("ascii")  # RFC 1350 §5: netascii strings
+        if not value.isascii():  # RFC 1350 §5: netascii strings; decode() refuses the rest too
+            raise PacketError(f"{quote(value)} is not ASCII")
+        encoded = value.encode("ascii")
         if b"\x00" in encoded:
-            raise PacketError(f"a NUL byte inside {value!r}")
+            raise PacketError(f"a NUL byte inside {quote(value)}")
         out += encoded + b"\x00"
     return bytes(out)
 
@@ -214,15 +219,21 @@ def _split(body: bytes, what: str) -> list[str]:
         raise PacketError(f"{what}: a string is not ASCII") from None
 
 
+def quote(text: str, limit: int = 40) -> str:
+    """A piece of a packet, quoted for an error message and cut short: the message may go
+    back in an ERROR packet, which must stay small whatever junk came in."""
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
 def _options(strings: list[str], what: str) -> dict[str, str]:
     """RFC 2347: name/value pairs; names compare without case, so they are stored lower-case."""
     if len(strings) % 2:
-        raise PacketError(f"{what}: option {strings[-1]!r} has no value")
+        raise PacketError(f"{what}: option {quote(strings[-1])} has no value")
     options: dict[str, str] = {}
     for name, value in zip(strings[::2], strings[1::2]):
         if not name:
             raise PacketError(f"{what}: an option with an empty name")
         if name.lower() in options:
-            raise PacketError(f"{what}: option {name!r} given twice")
+            raise PacketError(f"{what}: option {quote(name)} given twice")
         options[name.lower()] = value
     return options

@@ -13,7 +13,7 @@ Refusals are ERROR packets sent back from that new port too (RFC 1350 §4,
 
     1 file not found      the name is not a file below the root
     2 access violation    outside the root, a directory, or uploads not allowed
-    3 disk full           an upload announced (tsize) more than the limit
+    3 disk full           an upload announced (tsize) or sent more than the limit
     4 illegal operation   not a request, malformed, or mode "mail"
     6 file exists         an upload onto an existing file (unless overwrite)
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from .netascii import NetasciiReader, NetasciiWriter
 from .options import server_accepts
-from .packets import Error, ErrorCode, Opcode, PacketError, Request, decode
+from .packets import Error, ErrorCode, Opcode, PacketError, Request, decode, quote
 from .transfer import MAX_RETRIES, Address, Note, Receiver, Send, Sender, Transfer
 
 
@@ -35,7 +35,7 @@ class ServerConfig:
     timeout: float = 1.0  # seconds before a block is sent again, unless the client asks (RFC 2349)
     max_retries: int = MAX_RETRIES
     max_blksize: int = 65464  # RFC 2348's largest; a classroom may prefer 1468 (one Ethernet frame)
-    max_upload: int | None = None  # the largest tsize a WRQ may announce, in bytes
+    max_upload: int | None = None  # the largest upload, in bytes: announced (tsize) or sent
     apprentice_bug: bool = False  # for the lesson only: answer duplicate ACKs (RFC 1123 §4.2.3.1)
 
 
@@ -52,10 +52,13 @@ class TftpServer:
             request = decode(datagram)
         except PacketError as exc:
             return None, self.refuse(client, ErrorCode.ILLEGAL_OPERATION, f"malformed request: {exc}")
+        if isinstance(request, Error):  # RFC 1350 §7: an ERROR is never answered, not even here
+            return None, [Note(f"ERROR {request.code} sent to the server port: ignored")]
         if not isinstance(request, Request):
             return None, self.refuse(client, ErrorCode.ILLEGAL_OPERATION, "only RRQ and WRQ go to port 69")
         if request.mode not in ("netascii", "octet"):  # RFC 1350 §1: "mail" should not be implemented
-            return None, self.refuse(client, ErrorCode.ILLEGAL_OPERATION, f"mode {request.mode!r} is not supported")
+            why = f"mode {quote(request.mode)} is not supported"
+            return None, self.refuse(client, ErrorCode.ILLEGAL_OPERATION, why)
         reading = request.opcode is Opcode.RRQ
         try:
             if reading:
@@ -83,7 +86,7 @@ class TftpServer:
             source = NetasciiReader(file) if netascii else file
             return Sender(source, client, apprentice_bug=self.config.apprentice_bug, **common), []
         sink = NetasciiWriter(file) if netascii else file
-        return Receiver(sink, client, **common), []
+        return Receiver(sink, client, max_bytes=self.config.max_upload, **common), []
 
     @staticmethod
     def refuse(client: Address, code: ErrorCode, message: str) -> list:

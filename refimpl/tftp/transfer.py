@@ -18,10 +18,14 @@ transfer gives up (RFC 1350 §2, RFC 1123 §4.2.3.2). Two rules keep that safe:
   later block travel twice: the "Sorcerer's Apprentice" bug. ``apprentice_bug=True``
   turns the wrong behaviour on, so the lesson can show it.
 
-After the last ACK, the receiver waits one more ``timeout`` ("dallying",
+After the last ACK, the receiver waits two more ``timeout`` ("dallying",
 RFC 1350 §6) and answers a repeated last DATA with the last ACK again, in case
-that ACK was lost. ``complete`` is True from the last block on; ``finished``
-once the transfer has nothing more to do.
+that ACK was lost. Two, not one: the sender's timer started a trip *before*
+the dally did, so with equal timeouts its repeated DATA would arrive just as a
+one-timeout dally ends, and any delay on the way would make it too late (a put
+would then report failure although the server stored the file). ``complete``
+is True from the last block on; ``finished`` once the transfer has nothing
+more to do.
 
 Each end is a *transfer identifier* (TID): its UDP port. A packet that comes
 from another address or port is answered with ERROR 5 and does not disturb the
@@ -39,10 +43,11 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from .options import OptionRefused, Settings, client_accepts
-from .packets import Ack, Data, Error, ErrorCode, OptionAck, Packet, PacketError, Request, decode
+from .packets import Ack, Data, Error, ErrorCode, OptionAck, Packet, PacketError, Request, decode, kind
 
 BLOCK_NUMBERS = 65536  # the 2-byte block number wraps to 0 after 65535, as tftpd-hpa and curl do
 MAX_RETRIES = 5
+DALLY_TIMEOUTS = 2  # how many timeouts the receiver of the last block waits for it again (RFC 1350 §6)
 
 Address = tuple[str, int]
 
@@ -113,13 +118,21 @@ class Transfer:
         if self.peer_port == 0 and address[0] == self.peer_ip:
             self.peer_port = address[1]  # RFC 1350 §4: the server's first reply gives its TID
         if address != self.peer:
+            stranger = f"{address[0]}:{address[1]}"
+            if datagram[:2] == b"\x00\x05":  # never answer an ERROR with an ERROR: two confused
+                return [Note(f"ERROR from {stranger}, not our peer: ignored")]  # ends could loop
             # RFC 1350 §4: someone else's packet; tell them, and carry on undisturbed.
             return [Send(Error(ErrorCode.UNKNOWN_TID, "Unknown transfer ID"), address),
-                    Note(f"packet from {address[0]}:{address[1]}, not our peer: ERROR 5")]
+                    Note(f"packet from {stranger}, not our peer: ERROR 5")]
         try:
             packet = decode(datagram)
         except PacketError as exc:
+            if self.complete:  # the file is whole and kept; junk now changes nothing
+                return [Note(f"malformed packet after the end: ignored ({exc})")]
             return self.fail(f"malformed packet: {exc}", Error(ErrorCode.ILLEGAL_OPERATION, str(exc)))
+        if self.complete and not isinstance(packet, Data):
+            # Dallying (RFC 1350 §6) waits only for a repeated last DATA; the transfer succeeded.
+            return [Note(f"{_name(packet)} after the end: ignored")]
         if isinstance(packet, Error):
             # RFC 1350 §7: an ERROR ends the transfer and is not acknowledged.
             return self.fail(f"peer sent ERROR {packet.code}: {packet.message}")
@@ -218,8 +231,12 @@ class Sender(Transfer):
         return self.send(Data(self.block, chunk), now)
 
     def on_packet(self, packet: Packet, now: float) -> list[Effect]:
-        if isinstance(packet, OptionAck) and self.client and self.last_block_size < 0:
-            return self.negotiate(packet) or self.next_block(now)
+        if isinstance(packet, OptionAck) and self.client:
+            if self.last_block_size < 0:  # RFC 2347: for a WRQ the OACK stands for ACK 0
+                return self.negotiate(packet) or self.next_block(now)
+            # The OACK again (duplicated, or resent because our DATA 1 was lost): an old
+            # ACK 0, so the rule for duplicate ACKs below applies, not "illegal operation".
+            packet = Ack(0)
         if not isinstance(packet, Ack):
             return self.illegal(packet)
         if packet.block == self.block:
@@ -236,11 +253,17 @@ class Sender(Transfer):
 
 
 class Receiver(Transfer):
-    """Receives a file: a server answering a WRQ, or a client that sent an RRQ."""
+    """Receives a file: a server answering a WRQ, or a client that sent an RRQ.
 
-    def __init__(self, file: BinaryIO, peer: Address, *, oack: dict[str, str] | None = None, **kw):
+    ``max_bytes``: the most (wire) bytes it takes; one more is ERROR 3. A limit on
+    the announced tsize alone (RFC 2349) is no limit: a client may announce none.
+    """
+
+    def __init__(self, file: BinaryIO, peer: Address, *, oack: dict[str, str] | None = None,
+                 max_bytes: int | None = None, **kw):
         super().__init__(file, peer, **kw)
         self.oack = oack
+        self.max_bytes = max_bytes
 
     def start(self, now: float) -> list[Effect]:
         if self.client:  # RRQ; the answer is DATA 1 or an OACK
@@ -250,8 +273,13 @@ class Receiver(Transfer):
         return self.send(Ack(0), now)  # RFC 1350 §4: a WRQ is acknowledged with block 0
 
     def on_packet(self, packet: Packet, now: float) -> list[Effect]:
-        if isinstance(packet, OptionAck) and self.client and self.block == 0 and self.last.packet is self.request:
-            return self.negotiate(packet) or self.send(Ack(0), now)
+        if isinstance(packet, OptionAck) and self.client:
+            if self.last.packet is self.request:  # RFC 2347: an RRQ's OACK is answered with ACK 0
+                return self.negotiate(packet) or self.send(Ack(0), now)
+            if self.block == 0:  # the OACK again: our ACK 0 was lost, say it again (as for DATA)
+                self.deadline = now + self.settings.timeout
+                return [Note("OACK again: ACK 0 again"), self.last]
+            return [Note(f"OACK while waiting for DATA {self.block + 1}: ignored")]
         if not isinstance(packet, Data):
             return self.illegal(packet)
         expected = (self.block + 1) % BLOCK_NUMBERS
@@ -259,6 +287,9 @@ class Receiver(Transfer):
             if len(packet.data) > self.settings.blksize:
                 why = f"DATA {packet.block} has {len(packet.data)} bytes, more than blksize {self.settings.blksize}"
                 return self.fail(why, Error(ErrorCode.ILLEGAL_OPERATION, why))
+            if self.max_bytes is not None and self.bytes + len(packet.data) > self.max_bytes:
+                return self.fail(f"more than {self.max_bytes} bytes",
+                                 Error(ErrorCode.DISK_FULL, "Disk full or allocation exceeded"))
             try:
                 self.file.write(packet.data)
             except OSError as exc:
@@ -270,12 +301,14 @@ class Receiver(Transfer):
                     why, self.error = self.error, ""
                     return self.fail(why, Error(ErrorCode.DISK_FULL, "Disk full or allocation exceeded"))
                 self.complete = True
-                return [*self.send(Ack(packet.block), now),
+                effects = self.send(Ack(packet.block), now)
+                self.deadline = now + DALLY_TIMEOUTS * self.settings.timeout
+                return [*effects,
                         Note(f"done: {self.bytes} bytes in {_blocks(self.block)}; dallying")]
             return self.send(Ack(packet.block), now)
         if packet.block == self.block and self.last is not None and isinstance(self.last.packet, Ack):
             # Our ACK was lost (or the DATA came twice): say it again, store nothing.
-            self.deadline = now + self.settings.timeout
+            self.deadline = now + (DALLY_TIMEOUTS if self.complete else 1) * self.settings.timeout
             return [Note(f"DATA {packet.block} again: ACK again, not stored twice"), self.last]
         return [Note(f"DATA {packet.block} while waiting for {expected}: ignored")]
 
@@ -285,8 +318,7 @@ def _blocks(count: int) -> str:
 
 
 def _name(packet: Packet) -> str:
+    """``"DATA 3"``, ``"ACK 0"``, ``"OACK"``: as the notes and the lessons say it."""
     if isinstance(packet, (Data, Ack)):
-        return f"{type(packet).__name__.upper()} {packet.block}"
-    if isinstance(packet, Request):
-        return packet.opcode.name
-    return type(packet).__name__.upper()
+        return f"{kind(packet)} {packet.block}"
+    return kind(packet)
