@@ -20,6 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dhcp-client": ("refimpl.net.dhcp_cli", "run the DHCP client on a real interface"),
     "dhcp-relay": ("refimpl.net.dhcp_cli", "run the DHCP relay agent on a real interface"),
     "ftp-server": ("refimpl.net.ftp_cli", "run the FTP server"),
+    "tftp-server": ("refimpl.net.tftp_cli", "run the TFTP server"),
+    "tftp-get": ("refimpl.net.tftp_cli", "download a file from a TFTP server"),
+    "tftp-put": ("refimpl.net.tftp_cli", "upload a file to a TFTP server"),
     "dhcp-capture": ("refimpl.net.dhcp_capture", "record a real DHCP exchange in namespaces (root)"),
     "ftp-capture": ("refimpl.net.ftp_capture", "record a real FTP session on loopback (root, tcpdump)"),
 }
