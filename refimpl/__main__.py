@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tftp-put": ("refimpl.net.tftp_cli", "upload a file to a TFTP server"),
     "dhcp-capture": ("refimpl.net.dhcp_capture", "record a real DHCP exchange in namespaces (root)"),
     "ftp-capture": ("refimpl.net.ftp_capture", "record a real FTP session on loopback (root, tcpdump)"),
+    "tftp-capture": ("refimpl.net.tftp_capture", "record real TFTP programs on loopback (root, tcpdump)"),
 }
 
 
