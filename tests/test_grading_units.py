@@ -151,3 +151,13 @@ def test_submission_without_cell_ids_is_matched_by_position(assignment):
     assert ("student", "build-header") in kinds and ("given", "build-header") not in kinds
     student = [c for c in built.notebook.cells if c.metadata.get("course_graded", {}).get("cell_id") == "build-header"]
     assert student[0].source.endswith("b'mine'")
+
+
+def test_feedback_falls_back_to_a_text_diff_when_the_packet_found_is_the_same():
+    """A check may print the input as a bytes literal and the answer as text: the first packet
+    found is then the same on both sides, and the student must still see what differs."""
+    same_input = "b'a\\r\\nb\\x00'"
+    check = grade.CheckResult("07-from-wire", 1, status="wrong output",
+                              expected=f"{same_input} -> a<LF>b\n", actual=f"{same_input} -> a<CR><LF>b\n")  # fmt: skip
+    report = feedback.to_markdown(feedback.blocks_for(grade.Grade("ann", "ann.ipynb", [check])))
+    assert "-" + same_input + " -> a<LF>b" in report and "+" + same_input + " -> a<CR><LF>b" in report

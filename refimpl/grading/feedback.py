@@ -122,13 +122,12 @@ def blocks_for(grade) -> list[tuple]:
             out.append(("p", check.reason))
         if check.actual and check.expected is not None and check.actual != check.expected:
             want, got = extract_bytes(check.expected), extract_bytes(check.actual)
-            if want is not None and got is not None:
-                rows = field_diff(want, got)
-                if rows:
-                    out.append(("p", "Your packet differs from the expected one in these fields "
-                                     "(differing bytes highlighted):"))
-                    out.append(("bytes", rows))
-            else:
+            rows = field_diff(want, got) if want is not None and got is not None else []
+            if rows:
+                out.append(("p", "Your packet differs from the expected one in these fields "
+                                 "(differing bytes highlighted):"))
+                out.append(("bytes", rows))
+            else:  # no packet, or the packet found is the same (the difference is elsewhere)
                 out.append(("code", text_diff(check.expected, check.actual)))
     if grade.student_errors:
         out.append(("h2", "Errors in your own cells"))
