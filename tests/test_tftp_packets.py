@@ -215,3 +215,9 @@ def test_kind_and_summary_name_each_packet():
     assert Error(99).summary() == "code=99 (?)"
     assert Request(Opcode.RRQ, "f", "octet", {"blksize": "8"}).summary() == "f octet blksize=8"
     assert Data(3, b"abc").summary() == "block=3 3 bytes"
+
+
+def test_an_error_message_that_is_not_ascii_reads_as_escapes_and_encodes_again():
+    """Found by the property above: a peer's non-ASCII error text must not make a packet we cannot encode."""
+    packet = decode(b"\x00\x05\x00\x00\x80\x00")
+    assert packet.message == "\\x80" and decode(packet.encode()) == packet

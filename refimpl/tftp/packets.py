@@ -175,8 +175,9 @@ def decode(raw: bytes) -> Packet:
         if b"\x00" in rest[:-1]:
             raise PacketError("ERROR with bytes after its message")
         # Lenient here only: a server may word its errors in its own language, and the
-        # code must still reach the user. Other bytes show as U+FFFD.
-        return Error(number, rest[:-1].decode("ascii", errors="replace"))
+        # code must still reach the user. Other bytes show as \xNN escapes (still ASCII,
+        # so the packet can be encoded again as it reads).
+        return Error(number, rest[:-1].decode("ascii", errors="backslashreplace"))
     strings = _split(body, opcode.name)
     if opcode is Opcode.OACK:
         return OptionAck(_options(strings, "OACK"))
