@@ -186,19 +186,20 @@ def test_data_longer_than_blksize_on_an_upload_stores_nothing():
 
 # -- retries run out ------------------------------------------------------------------------------------------
 def test_a_client_with_no_server_gives_up_after_max_retries():
-    """RFC 1350 §2, RFC 1123 §4.2.3.2: the request is sent again max_retries times, then the transfer fails
-    with a clear reason, and sends nothing more."""
+    """RFC 1350 §2, RFC 1123 §4.2.3.2: the request is sent again max_retries times, each wait twice the one
+    before (backoff), then the transfer fails with a clear reason, and sends nothing more."""
     loop = Loop()  # no server: nothing answers port 69
     client = get("f", Recording(), SERVER_IP, retry_timeout=2.0, max_retries=3)
     loop.add(CLIENT, client)
     loop.run()
-    assert [(s.kind, s.time) for s in loop.log] == [("RRQ", 0.0), ("RRQ", 2.0), ("RRQ", 4.0), ("RRQ", 6.0)]
+    assert [(s.kind, s.time) for s in loop.log] == [("RRQ", 0.0), ("RRQ", 2.0), ("RRQ", 6.0), ("RRQ", 14.0)]
     assert client.finished and not client.ok and client.error == "no answer after 3 retransmissions"
     assert client.handle_timer(100.0) == [] and client.receive(Data(1).encode(), SERVER_TID, 100.0) == []
 
 
 def test_a_server_whose_client_vanished_gives_up_after_max_retries():
-    """RFC 1123 §4.2.3.2: the server's DATA is sent 1 + max_retries times, a timeout apart, then it stops."""
+    """RFC 1123 §4.2.3.2: the server's DATA is sent 1 + max_retries times, waiting 1, 2, 4... timeouts, then
+    it stops."""
     transfer, _ = TftpServer(MemoryFiles({"f": b"x" * 2000}), ServerConfig(timeout=1.5, max_retries=2)) \
         .receive_request(Request(Opcode.RRQ, "f").encode(), CLIENT, 0.0)  # fmt: skip
     sent = sends(transfer.start(0.0))
@@ -206,7 +207,7 @@ def test_a_server_whose_client_vanished_gives_up_after_max_retries():
     while not transfer.finished:
         times.append(transfer.deadline)
         sent += sends(transfer.handle_timer(transfer.deadline))
-    assert sent == [Data(1, b"x" * 512)] * 3 and times == [1.5, 3.0, 4.5]
+    assert sent == [Data(1, b"x" * 512)] * 3 and times == [1.5, 4.5, 10.5]
     assert not transfer.ok and "no answer after 2 retransmissions" in transfer.error
     assert transfer.file_closed
 
@@ -418,3 +419,22 @@ def test_an_error_sent_to_port_69_is_not_answered():
 
     transfer, effects = TftpServer(MemoryFiles({})).receive_request(Error(0, "hi").encode(), ("192.0.2.10", 40000), 0.0)
     assert transfer is None and effects and not [e for e in effects if isinstance(e, Send)]
+
+
+def test_the_backoff_stops_growing_and_an_answer_resets_it():
+    """RFC 1123 §4.2.3.2: waits double up to BACKOFF_LIMIT timeouts; a packet from the peer starts again at one."""
+    from refimpl.tftp.transfer import BACKOFF_LIMIT
+
+    loop = Loop()
+    client = get("f", Recording(), SERVER_IP, retry_timeout=1.0, max_retries=7)
+    loop.add(CLIENT, client)
+    loop.run()
+    waits = [b.time - a.time for a, b in zip(loop.log, loop.log[1:])]
+    assert waits == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0] and BACKOFF_LIMIT == 8
+    other = get("f", Recording(), SERVER_IP, retry_timeout=1.0)
+    other.start(0.0)
+    other.handle_timer(1.0)
+    other.handle_timer(3.0)  # two resends: the next wait is 4 timeouts
+    assert other.deadline == 7.0
+    other.receive(Data(1, b"x" * 512).encode(), SERVER_TID, 3.5)  # an answer: ACK 1 goes out, one timeout
+    assert other.deadline == 4.5

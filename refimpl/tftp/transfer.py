@@ -8,8 +8,10 @@ is a multiple of the block size ends with an empty DATA. Nothing else says
 where a file ends: TFTP has no length field and no "end" packet.
 
 Both sides keep the last packet they sent and send it again when nothing
-came back within ``timeout`` seconds; after ``max_retries`` such tries the
-transfer gives up (RFC 1350 §2, RFC 1123 §4.2.3.2). Two rules keep that safe:
+came back within ``timeout`` seconds, waiting twice as long after each resend
+in a row (RFC 1123 §4.2.3.2 asks for an adaptive timeout); after
+``max_retries`` such tries the transfer gives up (RFC 1350 §2). Two rules keep
+that safe:
 
 * A receiver that sees the DATA it has already acknowledged sends that ACK
   again (its ACK was lost) but does not store the block twice.
@@ -47,6 +49,7 @@ from .packets import Ack, Data, Error, ErrorCode, OptionAck, Packet, PacketError
 
 BLOCK_NUMBERS = 65536  # the 2-byte block number wraps to 0 after 65535, as tftpd-hpa and curl do
 MAX_RETRIES = 5
+BACKOFF_LIMIT = 8  # resends wait at most 8 timeouts (RFC 1123 §4.2.3.2; see handle_timer)
 DALLY_TIMEOUTS = 2  # how many timeouts the receiver of the last block waits for it again (RFC 1350 §6)
 
 Address = tuple[str, int]
@@ -149,7 +152,10 @@ class Transfer:
         if self.retries > self.max_retries:
             return self.fail(f"no answer after {self.max_retries} retransmissions")
         assert self.last is not None
-        self.deadline = now + self.settings.timeout
+        # RFC 1123 §4.2.3.2: the timeout MUST adapt. The simplest rule that does: exponential
+        # backoff, each resend in a row waiting twice as long (1, 2, 4, 8, 8 s...), so a
+        # congested or slow path is not flooded; any answer brings it back to ``timeout``.
+        self.deadline = now + self.settings.timeout * min(2**self.retries, BACKOFF_LIMIT)
         return [Note(f"timeout: sending {_name(self.last.packet)} again (try {self.retries})"), self.last]
 
     def fail(self, why: str, error: Error | None = None) -> list[Effect]:
