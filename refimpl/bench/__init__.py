@@ -20,17 +20,20 @@ SECTIONS: list[str] = [
     "refimpl.bench.dhcp_load",
     "refimpl.bench.ftp",
     "refimpl.bench.dhcp_sim",
+    "refimpl.bench.tftp",
 ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every section whose module name contains FILTER (all when none is given)."""
+    """Run the section named FILTER, or else every section whose module name contains it (all when none is given)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
         print("usage: python -m refimpl bench [FILTER]\n\nsections:\n  " + "\n  ".join(SECTIONS))
         return 0
     wanted = argv[0] if argv else ""
-    chosen = [name for name in SECTIONS if wanted in name]
+    # A section's own name picks that section alone ("ftp" is not also "tftp"); else any that contain FILTER.
+    chosen = [name for name in SECTIONS if name.rpartition(".")[2] == wanted] or [
+        name for name in SECTIONS if wanted in name]
     if not chosen:
         print(f"bench: no section matches {wanted!r}; sections: {', '.join(SECTIONS)}", file=sys.stderr)
         return 2
