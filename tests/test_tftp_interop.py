@@ -36,6 +36,7 @@ import pytest
 from dhcp_real_harness import wait_until
 
 from refimpl.net.netns import Lab
+from refimpl.net.procwait import stop
 from refimpl.tftp import DiskFiles, ServerConfig, TftpServer
 from refimpl.tftp.netascii import to_netascii
 from refimpl.tftp.packets import Ack, Data, Error, Opcode, Request, decode
@@ -500,12 +501,7 @@ def hpa(tmp_path):
         yield served, port
     finally:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            stop(process)
 
 
 def _answers(port: int, process: subprocess.Popen) -> bool:

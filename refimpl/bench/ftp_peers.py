@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
+from refimpl.net.procwait import stop
+
 HOST = "127.0.0.1"
 # Passive port ranges: one per server so a port in TIME_WAIT from one server's
 # run never collides with the next; 1000 ports so 300 clients listing at once fit.
@@ -94,12 +96,7 @@ def _running(name: str, argv: list[str], port: int, cwd: str | None = None) -> I
             raise RuntimeError(f"{name}: {exc}: {tail}") from None
         yield Peer(name, port, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
         log.close()
 
 

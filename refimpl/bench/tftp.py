@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from refimpl.bench.ftp import sha256_of, write_random_file
+from refimpl.net import procwait
 
 HOST = "127.0.0.1"
 SIZE = 20 * 1000 * 1000  # "20 MB"
@@ -115,13 +116,7 @@ def answers(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> bool:
 
 def stop(proc: subprocess.Popen) -> None:
     """Stop a server we started (by its pid), then anything left in its process group (its children)."""
-    with contextlib.suppress(ProcessLookupError):
-        proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
+    procwait.stop(proc)
     # start_new_session made the server a group leader: its pgid is its pid, and only
     # the processes it forked (tftpd-hpa's per-transfer children) can be in that group.
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from refimpl.net.procwait import log_text, wait_for
+from refimpl.net.procwait import log_text, stop, wait_for
 
 SESSION = ["login anonymous", "PASV LIST", "PASV RETR hello.txt", "PORT LIST", "QUIT"]
 FILE_TEXT = b"Hello from the course's FTP server.\r\nThis file is small on purpose.\r\n"
@@ -111,13 +111,7 @@ def record_ftp_session(pcap: str | Path, port: int | None = None, seed: int | No
             time.sleep(0.5)  # let the last FIN/ACK reach tcpdump
         finally:
             for proc in reversed(procs):
-                if proc.poll() is None:
-                    proc.terminate()  # tcpdump flushes and closes the file on SIGTERM
-                    try:
-                        proc.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait(timeout=5)
+                stop(proc)  # tcpdump flushes and closes the file on SIGTERM
             for handle in logs.values():
                 handle.close()
     return pcap, port

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from refimpl.net.procwait import log_text, wait_for
+from refimpl.net.procwait import log_text, stop, wait_for
 
 SESSION = ["atftp get boot.txt, blksize 1024, tsize", "tftp-hpa get boot.txt"]
 FILE_TEXT = b"".join(b"line %02d of the boot file, read over TFTP.\n" % n for n in range(60))  # 2520 bytes
@@ -104,13 +104,7 @@ def record_tftp_session(pcap: str | Path, port: int | None = None, seed: int | N
             time.sleep(0.5)  # let the last ACK reach tcpdump
         finally:
             for proc in reversed(procs):
-                if proc.poll() is None:
-                    proc.terminate()  # tcpdump flushes and closes the file on SIGTERM
-                    try:
-                        proc.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait(timeout=5)
+                stop(proc)  # tcpdump flushes and closes the file on SIGTERM
             for handle in logs.values():
                 handle.close()
     return pcap, port
