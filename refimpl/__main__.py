@@ -13,19 +13,27 @@ import sys
 #: command name -> (module, one-line description)
 COMMANDS: dict[str, tuple[str, str]] = {
     "release": ("refimpl.grading.release", "generate exercises/ from solutions/"),
-    "grade": ("refimpl.grading.grade", "grade student notebooks against an assignment"),
+    "grade": ("refimpl.grading.grade", "grade student notebooks against an assignment (sandboxed)"),
+    "check": ("refimpl.grading.check", "self-check a saved exercise notebook against its public checks"),
+    "student-release": ("refimpl.grading.student_release", "write the course as students get it (no solutions)"),
     "refresh": ("refimpl.grading.refresh", "re-run edited notebooks and store them tidy (for nbval)"),
     "bench": ("refimpl.bench", "run the benchmarks and print ratios against the peers"),
-    "dhcp-server": ("refimpl.net.dhcp_cli", "run the DHCP server on a real interface"),
-    "dhcp-client": ("refimpl.net.dhcp_cli", "run the DHCP client on a real interface"),
-    "dhcp-relay": ("refimpl.net.dhcp_cli", "run the DHCP relay agent on a real interface"),
-    "ftp-server": ("refimpl.net.ftp_cli", "run the FTP server"),
-    "tftp-server": ("refimpl.net.tftp_cli", "run the TFTP server"),
-    "tftp-get": ("refimpl.net.tftp_cli", "download a file from a TFTP server"),
-    "tftp-put": ("refimpl.net.tftp_cli", "upload a file to a TFTP server"),
-    "dhcp-capture": ("refimpl.net.dhcp_capture", "record a real DHCP exchange in namespaces (root)"),
-    "ftp-capture": ("refimpl.net.ftp_capture", "record a real FTP session on loopback (root, tcpdump)"),
-    "tftp-capture": ("refimpl.net.tftp_capture", "record real TFTP programs on loopback (root, tcpdump)"),
+    "dhcp-server": ("refimpl.cli.dhcp", "run the DHCP server on a real interface"),
+    "dhcp-client": ("refimpl.cli.dhcp", "run the DHCP client on a real interface"),
+    "dhcp-relay": ("refimpl.cli.dhcp", "run the DHCP relay agent on a real interface"),
+    "ftp-server": ("refimpl.cli.ftp", "run the FTP server"),
+    "tftp-server": ("refimpl.cli.tftp", "run the TFTP server"),
+    "tftp-get": ("refimpl.cli.tftp", "download a file from a TFTP server"),
+    "tftp-put": ("refimpl.cli.tftp", "upload a file to a TFTP server"),
+    "dns-server": ("refimpl.cli.dns", "run an authoritative DNS server for one zone file"),
+    "dns-query": ("refimpl.cli.dns", "ask a DNS server one question (stub resolver)"),
+    "diagram": (
+        "refimpl.cli.diagram",
+        "export a scenario's or a capture's sequence diagram (Mermaid, PlantUML, mscgen, SVG, PDF)",
+    ),
+    "dhcp-capture": ("refimpl.capture.record_dhcp", "record a real DHCP exchange in namespaces (root)"),
+    "ftp-capture": ("refimpl.capture.record_ftp", "record a real FTP session on loopback (root, tcpdump)"),
+    "tftp-capture": ("refimpl.capture.record_tftp", "record real TFTP programs on loopback (root, tcpdump)"),
 }
 
 

@@ -1,7 +1,7 @@
 """One trace format for simulated, real and captured traffic.
 
-Every driver (the simulated LAN in :mod:`refimpl.net.sim`, the asyncio sockets
-in :mod:`refimpl.net.sockets`, a pcap read by :mod:`refimpl.net.pcap`) records
+Every driver (the simulated LAN in :mod:`refimpl.sim.network`, the asyncio sockets
+in :mod:`refimpl.sockets`, a pcap read by :mod:`refimpl.capture.dhcp`) records
 what crossed the wire as a :class:`Trace`: a list of :class:`Event`. Every
 picture in :mod:`refimpl.viz` takes a ``Trace``, so a diagram drawn from a
 simulation looks exactly like one drawn from a student's own capture.
@@ -11,8 +11,9 @@ Standard library only: importing this module is cheap.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 BROADCAST = "*"
 """The ``dst`` host name of an event sent to every host on a segment."""
@@ -57,9 +58,15 @@ class Event:
         return f"{self.kind} {self.summary}".strip()
 
     def endpoints(self) -> str:
-        """``0.0.0.0:68 -> 255.255.255.255:67`` (empty for notes)."""
+        """``0.0.0.0:68 -> 255.255.255.255:67`` (empty for notes).
+
+        ARP has no ports: its line is sender address -> target address, and a
+        probe's sender is 0.0.0.0 (RFC 2131 §4.4.1, RFC 5227 §2.1.1).
+        """
         if self.is_note:
             return ""
+        if self.transport == "arp":
+            return f"{self.src_ip} -> {self.dst_ip}"
         return f"{self.src_ip}:{self.src_port} -> {self.dst_ip}:{self.dst_port}"
 
 
@@ -103,7 +110,7 @@ class Trace:
         """The ``kind`` of every packet event, in order (notes left out)."""
         return [event.kind for event in self.events if not event.is_note]
 
-    def where(self, predicate: Callable[[Event], bool] | None = None, **fields: Any) -> "Trace":
+    def where(self, predicate: Callable[[Event], bool] | None = None, **fields: Any) -> Trace:
         """Events matching every ``field=value`` given (and the predicate, if any)."""
         chosen = [
             event
@@ -113,7 +120,7 @@ class Trace:
         ]
         return Trace(chosen, self.addresses)
 
-    def shifted(self, offset: float) -> "Trace":
+    def shifted(self, offset: float) -> Trace:
         """The same events with ``offset`` added to every time (to line up two traces)."""
         return Trace([replace(event, time=event.time + offset) for event in self.events], self.addresses)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -9,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refimpl.net.sim import BROADCAST_IP, Network
+from refimpl.sim.network import BROADCAST_IP, Network
 
 
 def lan_with(*names, subnet="192.0.2.0/24", seed=0):
@@ -292,7 +295,13 @@ def test_notes_and_addresses_go_into_the_trace():
     net.note(client, "T1 reached", "renewing")
     client.configure("192.0.2.50/24", gateway="192.0.2.1")
     (note,) = net.trace
-    assert (note.time, note.src, note.transport, note.kind, note.summary) == (2.0, "client", "note", "T1 reached", "renewing")
+    assert (note.time, note.src, note.transport, note.kind, note.summary) == (
+        2.0,
+        "client",
+        "note",
+        "T1 reached",
+        "renewing",
+    )
     assert net.trace.addresses["client"] == ["0.0.0.0", "192.0.2.50"]
     assert client.gateway == "192.0.2.1"
 
@@ -310,9 +319,19 @@ def test_bad_input_gets_clear_errors():
         a.udp(9)
 
 
+def test_ephemeral_ports_count_from_a_chosen_port_and_wrap():
+    net, lan, (a,) = lan_with("a")
+    a.count_ephemeral_ports_from(65535)
+    a.udp(49152)  # taken: skipped after the wrap
+    assert [a.ephemeral_port(), a.ephemeral_port()] == [65535, 49153]
+    for bad in (80, 0, 65536):
+        with pytest.raises(ValueError, match="1024-65535"):
+            a.count_ephemeral_ports_from(bad)
+
+
 def test_importing_sim_and_viz_stays_light():
     code = (
-        "import sys, refimpl.net.sim, refimpl.net.sim_packet, refimpl.net.sim_host, refimpl.net.sim_tcp, refimpl.net.sim_boxes,"
+        "import sys, refimpl.sim.network, refimpl.sim.packet, refimpl.sim.host, refimpl.sim.tcp, refimpl.sim.boxes,"
         " refimpl.viz.sequence, refimpl.viz.player;"
         "heavy = [m for m in ('matplotlib', 'ipywidgets', 'scapy') if m in sys.modules];"
         "print(heavy)"
@@ -320,6 +339,60 @@ def test_importing_sim_and_viz_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+SIM_SOURCES = sorted((pathlib.Path(__file__).parent.parent / "refimpl" / "sim").glob("*.py"))
+
+
+def code_without_docstrings(tree: ast.Module) -> list[ast.AST]:
+    """Every node of ``tree`` except docstrings: what the module does, not what it says."""
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    return [node for node in ast.walk(tree) if id(node) not in docstrings]
+
+
+@pytest.mark.parametrize("path", SIM_SOURCES, ids=lambda p: p.name)
+def test_sim_modules_talk_through_public_names_only(path):
+    """A module of sim/ touches only its own underscore names (``self._x``), never another object's."""
+    tree = ast.parse(path.read_text())
+    private = [
+        f"{path.name}:{node.lineno}: .{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+    ]
+    assert private == []
+
+
+@pytest.mark.parametrize("path", SIM_SOURCES, ids=lambda p: p.name)
+def test_sim_knows_no_protocol_and_imports_only_the_standard_library(path):
+    tree = ast.parse(path.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            imported.add(node.module)
+    outside = {m for m in imported if m.split(".")[0] not in sys.stdlib_module_names}
+    assert all(m == "refimpl.trace" or m.startswith("refimpl.sim.") for m in outside), outside
+    protocol = re.compile(r"dhcp|bootp|ftp", re.IGNORECASE)  # "ftp" also catches TFTP
+    named = []
+    for node in code_without_docstrings(tree):
+        for text in (
+            getattr(node, "id", None),
+            getattr(node, "attr", None),
+            getattr(node, "name", None),
+            node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None,
+        ):
+            if isinstance(text, str) and protocol.search(text):
+                named.append(f"{path.name}:{getattr(node, 'lineno', '?')}: {text!r}")
+    assert named == []
 
 
 def test_a_relay_host_joins_two_segments_and_forwards_by_hand():

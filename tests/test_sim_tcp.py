@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from refimpl.net.sim import Network
+from refimpl.sim.network import Network
 
 
 def two_hosts(seed=0):
@@ -47,9 +47,16 @@ def test_handshake_data_and_teardown_in_order():
     net.run(until=5)
     flow = [(e.src, e.kind) for e in net.trace]
     assert flow == [
-        ("client", "SYN"), ("server", "SYN-ACK"), ("client", "ACK"),  # RFC 793 §3.4 three-way handshake
-        ("server", "220"), ("client", "QUIT"), ("server", "200"),
-        ("server", "FIN"), ("client", "ACK"), ("client", "FIN"), ("server", "ACK"),  # §3.5 close
+        ("client", "SYN"),
+        ("server", "SYN-ACK"),
+        ("client", "ACK"),  # RFC 793 §3.4 three-way handshake
+        ("server", "220"),
+        ("client", "QUIT"),
+        ("server", "200"),
+        ("server", "FIN"),
+        ("client", "ACK"),
+        ("client", "FIN"),
+        ("server", "ACK"),  # §3.5 close
     ]
     assert received == [b"220 ready\r\n", b"200 QUIT\r\n"]
     assert conn.state == "CLOSED" and accepted[0].state == "CLOSED"

@@ -2,7 +2,7 @@
 
 The protocol cores (server, client, relay) never touch a socket. They return
 ``Outgoing`` records - "send this message to that IP and port" - and a driver
-(the simulated LAN in :mod:`refimpl.net.sim`, or real asyncio sockets) moves
+(the simulated LAN in :mod:`refimpl.sim.network`, or real asyncio sockets) moves
 the bytes.
 
 One case needs care: a client that has no address yet cannot receive an
@@ -15,7 +15,8 @@ the host with that MAC.
 :func:`reply_destination` is the server's rule from RFC 2131 §4.1, in order:
 
 1. ``giaddr`` set (the request came through a relay): to ``giaddr``, port 67;
-   a DHCPNAK then gets the BROADCAST bit so the relay broadcasts it;
+   a DHCPNAK then gets the BROADCAST bit so the relay broadcasts it (that
+   rule is §4.3.2's, not §4.1's);
 2. a DHCPNAK without relay: broadcast ``255.255.255.255``;
 3. ``ciaddr`` set (the client already has an address: RENEWING, REBINDING,
    INFORM): unicast to ``ciaddr``, port 68;
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from refimpl.dhcp.describe import kind
 
 SERVER_PORT = 67  # RFC 2131 §4.1: servers and relay agents listen on 67
 CLIENT_PORT = 68  # RFC 2131 §4.1: clients listen on 68
@@ -67,10 +70,8 @@ class Outgoing:
         return self.message.encode()
 
     def __str__(self) -> str:
-        kind = self.message.message_type
-        name = f"DHCP{kind.name}" if kind is not None else "BOOTP"
         via = f" via chaddr {self.chaddr}" if self.to_chaddr else ""
-        return f"{name} {self.src_ip}:{self.src_port} -> {self.dst_ip}:{self.dst_port}{via}"
+        return f"{kind(self.message)} {self.src_ip}:{self.src_port} -> {self.dst_ip}:{self.dst_port}{via}"
 
 
 def reply_destination(request: Any, reply: Any, server_ip: str) -> Outgoing:
@@ -84,8 +85,10 @@ def reply_destination(request: Any, reply: Any, server_ip: str) -> Outgoing:
         # non-zero, the server sends any return messages to the 'DHCP server' port
         # on the BOOTP relay agent whose address appears in 'giaddr'."
         if is_nak:
-            # RFC 2131 §4.1: a NAK through a relay sets the broadcast bit, because
-            # the client may not have a usable address to receive it on.
+            # RFC 2131 §4.3.2: "If 'giaddr' is set in the DHCPREQUEST message, the client is on a
+            # different subnet. The server MUST set the broadcast bit in the DHCPNAK, so that the
+            # relay agent will broadcast the DHCPNAK to the client, because the client may not have
+            # a correct network address or subnet mask, and the client may not be answering ARP requests."
             reply.broadcast = True
         return Outgoing(reply, request.giaddr, SERVER_PORT, SERVER_PORT, server_ip, why="relay: giaddr port 67")
     if is_nak:
@@ -100,5 +103,6 @@ def reply_destination(request: Any, reply: Any, server_ip: str) -> Outgoing:
         return Outgoing(reply, BROADCAST_IP, CLIENT_PORT, SERVER_PORT, server_ip, why="broadcast bit: broadcast")
     # RFC 2131 §4.1: broadcast bit clear, ciaddr zero -> unicast to the client's
     # hardware address and yiaddr.
-    return Outgoing(reply, reply.yiaddr, CLIENT_PORT, SERVER_PORT, server_ip, to_chaddr=True,
-                    why="unicast to yiaddr at chaddr")  # fmt: skip
+    return Outgoing(
+        reply, reply.yiaddr, CLIENT_PORT, SERVER_PORT, server_ip, to_chaddr=True, why="unicast to yiaddr at chaddr"
+    )

@@ -7,18 +7,19 @@ writes it.
 Words
 -----
 * **offer** - an address set aside for a client between DHCPOFFER and DHCPREQUEST.
-  As seed 002 says, the address is reserved when the OFFER is sent, not at
-  the REQUEST; if the client picks another server the offer is dropped and the
-  address goes back. An offer lives in memory only and lapses after
+  A common tutorial claim, and this server's rule: the address is reserved when
+  the OFFER is sent, not at the REQUEST; if the client picks another server the
+  offer is dropped and the address goes back. An offer lives in memory only and lapses after
   ``offer_hold`` seconds (RFC 2131 §3.1 step 2: servers "need not reserve the
   offered address", but doing so stops two OFFERs carrying one address).
+  How long to hold is the server's policy; see "Offers under pressure" below.
 * **lease** - an address acknowledged with DHCPACK, until ``expire``. A lease
   is written to the lease file (:mod:`refimpl.dhcp.leasefile`) *before* the ACK
   is sent.
 * **reservation** - an address that always goes to one MAC address.
 
-Which address does a client get?  (RFC 2131 §4.3.1, and seed 002's order)
-------------------------------------------------------------------------
+Which address does a client get?  (RFC 2131 §4.3.1, in a common tutorial's order)
+-------------------------------------------------------------------------------
 1. its reservation, if it has one;
 2. the client's previous address (current or expired binding), if still free;
 3. the address it asked for (option 50), if in the pool and free;
@@ -28,6 +29,30 @@ Which address does a client get?  (RFC 2131 §4.3.1, and seed 002's order)
 6. a **declined** address, oldest decline first (last resort: a client said
    somebody was using it);
 7. nothing: no offer, and the reason is logged (``last_reason``).
+
+Offers under pressure
+---------------------
+A client that sends DISCOVERs and never a REQUEST costs nothing to send and
+would hold an address for ``offer_hold`` seconds each time: sixty of them
+held a sixty-address pool for good. The asymmetry to use is that an honest
+client REQUESTs at once (RFC 2131 §3.1 step 3, §4.4.1) and an attacker never
+does. So an offer is held for ``offer_hold`` (60 s) only while there is room;
+under pressure its hold shrinks to ``offer_min_hold`` (5 s):
+
+* **pool full**: a newcomer takes back the offer held longest (by the time it
+  was first made; repeated DISCOVERs keep the address but not the age), if
+  that offer is at least ``offer_min_hold`` old; a younger one is never taken,
+  so a flood cannot knock an honest client's fresh offer away;
+* **per MAC** (chaddr): one machine holds at most ``offers_per_mac`` offers,
+  however many client identifiers (option 61) it invents;
+* **per relay** (giaddr): clients behind one relay hold at most
+  ``offers_per_relay`` offers (default half the pool), so a flood on one
+  segment leaves room for the others.
+
+When a cap is reached, the group's oldest offer is taken back by the same
+rule (at least ``offer_min_hold`` old), else the newcomer gets no offer and
+retransmits (RFC 2131 §4.1). Every check is a dict look-up or the first entry
+of an ordered dict: O(1) per DISCOVER.
 
 Why it stays fast for a million addresses
 -----------------------------------------
@@ -52,34 +77,22 @@ from __future__ import annotations
 import heapq
 import logging
 import os
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from socket import AF_INET, inet_pton
-from typing import Iterable
 
+from refimpl.dhcp.ipv4 import int_to_ip, ip_to_int
 from refimpl.dhcp.leasefile import LeaseFile, LeaseRecord
 
 log = logging.getLogger(__name__)
 
 
-# -- addresses as integers ------------------------------------------------
-def ip_to_int(address: str) -> int:
-    """``"192.0.2.10"`` -> ``3221225994`` (``ValueError`` if malformed).
-
-    ``inet_pton`` is strict dotted-decimal (no ``1.2.3``, no hex, no leading
-    zeros, which some tools read as octal) and, being C, about four times
-    faster than splitting the string here: the server calls this for every
-    message, and it was the largest cost left in the lease store's profile.
-    """
-    try:
-        return int.from_bytes(inet_pton(AF_INET, address), "big")
-    except (OSError, TypeError, ValueError):
-        raise ValueError(f"not an IPv4 address: {address!r}") from None
-
-
-def int_to_ip(value: int) -> str:
-    """``3221225994`` -> ``"192.0.2.10"``."""
-    return f"{value >> 24 & 255}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+# -- who is who -------------------------------------------------------------
+def client_id_hex(client_id: str | bytes | None) -> str:
+    """Option 61 as the lease file keeps it: hex (``"01020000000001"``), ``""`` when absent."""
+    if not client_id:
+        return ""
+    return (client_id.encode("utf-8") if isinstance(client_id, str) else bytes(client_id)).hex()
 
 
 def client_key(mac: str, client_id: str | bytes | None = None) -> str:
@@ -88,11 +101,12 @@ def client_key(mac: str, client_id: str | bytes | None = None) -> str:
     The client identifier (option 61) when the client sends one, otherwise the
     hardware address: ``"id:01020000000001"`` or ``"hw:02:00:00:00:00:01"``.
     """
-    if client_id:
-        if isinstance(client_id, str):
-            client_id = client_id.encode("utf-8")
-        return "id:" + client_id.hex()
-    return "hw:" + mac.lower()
+    return _key_for(mac, client_id_hex(client_id))
+
+
+def _key_for(mac: str, client_id_hex: str) -> str:
+    # RFC 2131 §4.2: the client identifier if the client sent one, else chaddr.
+    return "id:" + client_id_hex if client_id_hex else "hw:" + mac.lower()
 
 
 # -- records ----------------------------------------------------------------
@@ -110,17 +124,19 @@ class Lease:
 
     @property
     def key(self) -> str:
-        return "id:" + self.client_id if self.client_id else "hw:" + self.mac.lower()
+        return _key_for(self.mac, self.client_id)  # the rule of client_key, from the stored hex
 
     def active(self, now: float) -> bool:
         """True while the address belongs to its client."""
         return self.state == "bound" and now < self.expire
 
     def to_record(self) -> LeaseRecord:
-        return LeaseRecord(self.address, self.mac, self.client_id, self.lifetime, self.expire, self.state, self.hostname)
+        return LeaseRecord(
+            self.address, self.mac, self.client_id, self.lifetime, self.expire, self.state, self.hostname
+        )
 
     @classmethod
-    def from_record(cls, r: LeaseRecord) -> "Lease":
+    def from_record(cls, r: LeaseRecord) -> Lease:
         return cls(r.address, r.hwaddr, r.client_id, r.valid_lifetime, r.expire, r.state, r.hostname)
 
 
@@ -133,6 +149,9 @@ class Offer:
     mac: str
     expire: float
     why: str  # which rule chose it: "reserved", "previous", "requested", "never used", ...
+    since: float = 0.0  # when it was first made: the age that decides which offer is taken back
+    relay: str = ""  # giaddr of the relay the DISCOVER came through, "" from the server's own link
+    queued: float = 0.0  # the expiry its entry in the heap of offer expiries carries (see LeaseStore._hold)
 
 
 class LeaseConflict(Exception):
@@ -145,7 +164,9 @@ class LeaseStore:
     ``reservations`` maps MAC -> address (the address may lie outside the
     dynamic range). ``excluded`` addresses are never handed out (the server's
     own, a router's). ``path`` is the lease file; ``None`` keeps leases in
-    memory only (lessons, benches).
+    memory only (lessons, benches). ``offer_min_hold``, ``offers_per_mac``
+    and ``offers_per_relay`` are the rules of "Offers under pressure" in the
+    module docstring (``offers_per_relay=None``: half the pool).
     """
 
     def __init__(
@@ -154,6 +175,9 @@ class LeaseStore:
         last: str,
         *,
         offer_hold: float = 60.0,
+        offer_min_hold: float = 5.0,
+        offers_per_mac: int = 1,
+        offers_per_relay: int | None = None,
         reservations: dict[str, str] | None = None,
         excluded: Iterable[str] = (),
         path: str | os.PathLike | None = None,
@@ -163,6 +187,9 @@ class LeaseStore:
         if self.first > self.last:
             raise ValueError(f"empty pool: {first} > {last}")
         self.offer_hold = offer_hold
+        self.offer_min_hold = min(offer_min_hold, offer_hold)
+        self.offers_per_mac = max(1, offers_per_mac)
+        self.offers_per_relay = max(1, offers_per_relay if offers_per_relay is not None else self.size // 2)
         self.reservations = {mac.lower(): ip_to_int(ip) for mac, ip in (reservations or {}).items()}
         self._reserved_for = {ip: mac for mac, ip in self.reservations.items()}
         self.excluded = {ip_to_int(ip) for ip in excluded}
@@ -170,8 +197,10 @@ class LeaseStore:
 
         self.leases: dict[int, Lease] = {}  # address -> latest binding
         self.by_client: dict[str, int] = {}  # client key -> its (current or previous) address
-        self.offers: dict[str, Offer] = {}  # client key -> offer
+        self.offers: OrderedDict[str, Offer] = OrderedDict()  # client key -> offer, oldest first
         self.offered: dict[int, str] = {}  # address -> client key holding an offer
+        self._offers_by_mac: dict[str, list[str]] = {}  # chaddr -> its offers' keys, oldest first
+        self._offers_by_relay: dict[str, OrderedDict[str, None]] = {}  # giaddr -> keys, oldest first
 
         self._cursor = self.first  # every address below it has been looked at once
         self._returned: list[int] = []  # never-used addresses handed back (cancelled offers)
@@ -228,31 +257,70 @@ class LeaseStore:
         return [lease for lease in self.leases.values() if lease.active(now)]
 
     # -- the allocation order -----------------------------------------------------
-    def offer(self, key: str, mac: str, now: float, requested: str | None = None) -> Offer | None:
-        """Choose and hold an address for a DHCPOFFER (order in the module docstring)."""
+    def offer(self, key: str, mac: str, now: float, requested: str | None = None, *, relay: str = "") -> Offer | None:
+        """Choose and hold an address for a DHCPOFFER (order and limits in the module docstring)."""
         self._expire_offers(now)
         held = self.offers.get(key)
         if held is not None:  # a repeated DISCOVER gets the same address again
             self._hold(held, now)
             return held
+        mac = mac.lower()
+        same_mac = self._offers_by_mac.get(mac)
+        if same_mac is not None and len(same_mac) >= self.offers_per_mac and not self._take_back(same_mac, now):
+            return self._no_offer(f"no address for {key}: MAC {mac} holds {len(same_mac)} recent offers already")
+        same_relay = self._offers_by_relay.get(relay) if relay else None
+        if same_relay is not None and len(same_relay) >= self.offers_per_relay and not self._take_back(same_relay, now):
+            return self._no_offer(f"no address for {key}: relay {relay} holds {len(same_relay)} recent offers already")
         found = self._choose(key, mac, now, requested)
+        for _ in range(8):  # pool full: take back old offers (a bounded few, in case one frees no usable address)
+            if found is not None or not self._take_back(self.offers, now):
+                break
+            found = self._choose(key, mac, now, requested)
         if found is None:
-            self.last_reason = (
+            return self._no_offer(
                 f"no address for {key}: pool {int_to_ip(self.first)}-{int_to_ip(self.last)} "
                 f"({self.size} addresses) is fully leased, offered, reserved or excluded"
             )
-            log.warning(self.last_reason)
-            return None
         a, why = found
-        held = Offer(int_to_ip(a), key, mac.lower(), 0.0, why)
+        held = Offer(int_to_ip(a), key, mac, 0.0, why, since=now, relay=relay)
         self.offered[a] = key
+        if same_mac is None:
+            self._offers_by_mac[mac] = [key]  # a short list: at most offers_per_mac keys, oldest first
+        else:
+            same_mac.append(key)
+        if relay:
+            if same_relay is None:
+                same_relay = self._offers_by_relay[relay] = OrderedDict()
+            same_relay[key] = None
         self._hold(held, now)
         return held
 
+    def _no_offer(self, reason: str) -> None:
+        self.last_reason = reason
+        log.warning(reason)
+        return None
+
+    def _take_back(self, keys: OrderedDict | list, now: float) -> bool:
+        """Withdraw the oldest offer among ``keys`` if it is ``offer_min_hold`` old (pressure: see the docstring)."""
+        if not keys:
+            return False
+        held = self.offers[next(iter(keys))]
+        if now - held.since < self.offer_min_hold:
+            return False  # young: its client may be sending its REQUEST right now
+        log.info(
+            "offer of %s to %s taken back after %.1f s: the address is needed", held.address, held.key, now - held.since
+        )
+        self.cancel_offer(held.key)
+        return True
+
     def _hold(self, held: Offer, now: float) -> None:
         held.expire = now + self.offer_hold
-        self.offers[held.key] = held
-        heapq.heappush(self._offer_heap, (held.expire, held.key))
+        if self.offers.get(held.key) is not held:  # a new offer: one entry in the heap of expiries
+            self.offers[held.key] = held
+            held.queued = held.expire
+            heapq.heappush(self._offer_heap, (held.expire, held.key))
+        # A renewal (repeated DISCOVER) only moves expire; _expire_offers queues the entry again when it comes
+        # up. One entry per offer, not one per DISCOVER: DISCOVERs in a loop cannot grow the heap.
 
     def _choose(self, key: str, mac: str, now: float, requested: str | None) -> tuple[int, str] | None:
         mac = mac.lower()
@@ -329,14 +397,32 @@ class LeaseStore:
     # -- changes ----------------------------------------------------------------
     def cancel_offer(self, key: str) -> str | None:
         """Drop the client's offer (it chose another server, or the offer lapsed)."""
+        held = self._forget_offer(key)
+        if held is None:
+            return None
+        self._give_back(ip_to_int(held.address))
+        return held.address
+
+    def _forget_offer(self, key: str) -> Offer | None:
+        """Remove the client's offer from every index (the address itself is the caller's to place)."""
         held = self.offers.pop(key, None)
         if held is None:
             return None
         a = ip_to_int(held.address)
         if self.offered.get(a) == key:
             del self.offered[a]
-        self._give_back(a)
-        return held.address
+        same_mac = self._offers_by_mac.get(held.mac)
+        if same_mac is not None and key in same_mac:
+            same_mac.remove(key)
+            if not same_mac:
+                del self._offers_by_mac[held.mac]
+        if held.relay:
+            same_relay = self._offers_by_relay.get(held.relay)
+            if same_relay is not None:
+                same_relay.pop(key, None)
+                if not same_relay:
+                    del self._offers_by_relay[held.relay]
+        return held
 
     def _give_back(self, a: int) -> None:
         """Put an address back in the tier it came from."""
@@ -352,8 +438,13 @@ class LeaseStore:
         while self._offer_heap and self._offer_heap[0][0] <= now:
             expire, key = heapq.heappop(self._offer_heap)
             held = self.offers.get(key)
-            if held is not None and held.expire == expire:
+            if held is None or held.queued != expire:
+                continue  # stale: that offer was taken, withdrawn or replaced since
+            if held.expire <= now:
                 self.cancel_offer(key)
+            else:  # renewed since it was queued
+                held.queued = held.expire
+                heapq.heappush(self._offer_heap, (held.expire, key))
 
     def commit(
         self,
@@ -383,10 +474,9 @@ class LeaseStore:
                 self.release(key, previous.address, now)  # one address per client
         lease = Lease(address, mac.lower(), client_id, int(lifetime), now + lifetime, "bound", hostname)
         self._write(lease)  # disk first: if this raises, nothing changed and no ACK goes out
-        held = self.offers.pop(key, None)
+        held = self._forget_offer(key)
         if held is not None:
             h = ip_to_int(held.address)
-            self.offered.pop(h, None)
             if h != a:
                 self._give_back(h)
         self.leases[a] = lease
@@ -410,7 +500,7 @@ class LeaseStore:
 
     def decline(self, address: str, now: float, mac: str = "", client_id: str = "") -> bool:
         """DHCPDECLINE: somebody else uses this address; never offer it before
-        every other choice is gone (RFC 2131 §4.3.3; seed 002)."""
+        every other choice is gone (RFC 2131 §4.3.3: "MUST mark the network address as not available")."""
         try:
             a = ip_to_int(address)
         except ValueError:
@@ -419,9 +509,9 @@ class LeaseStore:
             return False
         marked = Lease(address, mac.lower(), client_id, 0, now, "declined")
         self._write(marked)
-        holder = self.offered.pop(a, None)
+        holder = self.offered.get(a)
         if holder is not None:
-            self.offers.pop(holder, None)
+            self._forget_offer(holder)
         self.leases[a] = marked
         self._declined.append((now, a))
         self._maybe_compact()

@@ -57,24 +57,27 @@ Sans-I/O and standard library only.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from .options import (
+    DECODER_BY_CODE,
     DECODERS,
     END,
-    FAST_DECODERS,
     OPTION_ENCODERS,
     OPTIONS,
     PAD,
+    BlockError,
     MessageType,
+    address_text,
     as_bytes,
     describe,
     encode_option,
-    inet_ntoa,
     ip_to_bytes,
     normalize,
     option_spec,
+    walk_blocks,
 )
 
 __all__ = [
@@ -155,9 +158,10 @@ _FIELD = {f.name: f for f in HEADER_FIELDS}
 # Option code by its code or exact registry name, for the fast path of get()/set();
 # names that are also header fields or properties are left out (those win in get()).
 _OPTION_CODE: dict[Any, int] = {code: code for code in OPTIONS} | {
-    spec.name: code for code, spec in OPTIONS.items() if spec.name not in _FIELD
-    and spec.name not in ("broadcast", "mac", "message_type")
-}  # fmt: skip
+    spec.name: code
+    for code, spec in OPTIONS.items()
+    if spec.name not in _FIELD and spec.name not in ("broadcast", "mac", "message_type")
+}
 _NAMES = tuple(f.name for f in HEADER_FIELDS)
 _get_header = attrgetter(*_NAMES)  # one C call reads every header field
 _IP_INDEXES = tuple(i for i, f in enumerate(HEADER_FIELDS) if f.kind == "ip")
@@ -293,7 +297,7 @@ class Message:
             return getattr(self, name)
         return self.options.get(option_spec(name).code, default)
 
-    def set(self, name: str | int, value: Any) -> "Message":
+    def set(self, name: str | int, value: Any) -> Message:
         """Set a header field or an option by name (``None`` removes an option). Returns self."""
         if isinstance(name, str) and (name in _FIELD or name in ("broadcast", "mac")):
             setattr(self, name, value)
@@ -310,7 +314,7 @@ class Message:
             raise MessageError(_option_label(code), None, str(exc)) from None
         return self
 
-    def copy(self) -> "Message":
+    def copy(self) -> Message:
         """A deep copy: changing the copy's option lists leaves this message alone."""
         import copy  # only when used: keeps `import refimpl.dhcp` fast
 
@@ -319,9 +323,7 @@ class Message:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):
             return NotImplemented
-        return _get_header(self) == _get_header(other) and list(self.options.items()) == list(
-            other.options.items()
-        )
+        return _get_header(self) == _get_header(other) and list(self.options.items()) == list(other.options.items())
 
     def __repr__(self) -> str:
         kind = self.message_type
@@ -331,7 +333,7 @@ class Message:
 
     # -- bytes -> Message ----------------------------------------------------
     @classmethod
-    def decode(cls, data: bytes) -> "Message":
+    def decode(cls, data: bytes) -> Message:
         """Parse the bytes of a UDP payload; raise MessageError (with field and offset) if bad."""
         data = bytes(data)
         if len(data) < OPTIONS_OFFSET:
@@ -341,9 +343,10 @@ class Message:
             else:
                 field = HeaderField("cookie", COOKIE_OFFSET, 4, "bytes", "", "")
             raise MessageError(
-                field.name, field.offset,
+                field.name,
+                field.offset,
                 f"message is only {len(data)} bytes; needs 240 (236-byte header + 4-byte cookie)",
-            )  # fmt: skip
+            )
         values = list(_HEADER.unpack_from(data))
         if values[-1] != COOKIE:  # RFC 2131 §3: 99.130.83.99
             raise MessageError("cookie", COOKIE_OFFSET, f"expected 99.130.83.99, got {'.'.join(map(str, values[-1]))}")
@@ -351,9 +354,7 @@ class Message:
             raise MessageError("op", 0, f"must be 1 (BOOTREQUEST) or 2 (BOOTREPLY), got {values[0]}")
         if values[2] > 16:  # chaddr holds 16 bytes
             raise MessageError("hlen", 2, f"hardware address length {values[2]} > 16 (size of chaddr)")
-        for k in _IP_INDEXES:  # ciaddr..giaddr -> "a.b.c.d"; most are 0 (RFC 2131 table 3),
-            ip = values[k]  # and comparing 4 bytes is ten times cheaper than inet_ntoa
-            values[k] = _ZERO_IP if ip == _ZERO_IP_BYTES else inet_ntoa(ip)
+        values[_IP_SLICE] = map(address_text, values[_IP_SLICE])  # ciaddr..giaddr -> "a.b.c.d" (cached)
         message = object.__new__(cls)
         d = message.__dict__
         d.update(zip(_NAMES, values))  # zip stops before the cookie
@@ -408,7 +409,7 @@ class Message:
             areas.append(("file", 108, 128))
         if overload & 2:
             areas.append(("sname", 44, 64))
-        for name, offset, size in areas[1:]:
+        for name, offset, _size in areas[1:]:
             if any(getattr(self, name)):
                 raise MessageError(name, offset, "option 52 says this field carries options, so it must be empty")
         # Rebuild (code, value) pairs, then fill each area in turn, splitting an
@@ -436,7 +437,7 @@ class Message:
                 if not raw:
                     break
         data = bytearray(header)
-        for (name, offset, size), content in zip(areas[1:], filled[1:]):
+        for (_name, offset, _size), content in zip(areas[1:], filled[1:]):
             content += b"\xff"
             data[offset : offset + len(content)] = content
         data += filled[0] + b"\xff"
@@ -446,35 +447,64 @@ class Message:
 
     # -- constructors: the client side (RFC 2131 §4.4.1, table 5) -----------
     @classmethod
-    def _client(cls, kind: MessageType, mac: str | bytes, xid: int, secs: int = 0,
-                broadcast: bool = False, ciaddr: str = _ZERO_IP) -> "Message":  # fmt: skip
+    def _client(
+        cls,
+        kind: MessageType,
+        mac: str | bytes,
+        xid: int,
+        secs: int = 0,
+        broadcast: bool = False,
+        ciaddr: str = _ZERO_IP,
+    ) -> Message:
         message = cls(op=1, xid=xid, secs=secs, ciaddr=ciaddr)
         message.mac = mac
         message.broadcast = broadcast
         message.options[53] = kind  # RFC 2131 §3: every DHCP message carries option 53
         return message
 
-    def _set_options(self, pairs: Iterable[tuple[str, Any]]) -> "Message":
+    def _set_options(self, pairs: Iterable[tuple[str, Any]]) -> Message:
         for name, value in pairs:
             if value is not None:
                 self.set(name, value)
         return self
 
     @classmethod
-    def discover(cls, mac: str | bytes, xid: int, secs: int = 0, broadcast: bool = False,
-                 requested_ip: str | None = None, params: list | None = None,
-                 client_id: bytes | str | None = None, hostname: str | None = None) -> "Message":  # fmt: skip
+    def discover(
+        cls,
+        mac: str | bytes,
+        xid: int,
+        secs: int = 0,
+        broadcast: bool = False,
+        requested_ip: str | None = None,
+        params: list | None = None,
+        client_id: bytes | str | None = None,
+        hostname: str | None = None,
+    ) -> Message:
         """DHCPDISCOVER: ciaddr 0; MAY ask for an address (50); MUST NOT name a server (54)."""
         message = cls._client(MessageType.DISCOVER, mac, xid, secs, broadcast)
         return message._set_options(
-            [("client_id", client_id), ("requested_ip", requested_ip), ("hostname", hostname), ("param_request_list", params)]
+            [
+                ("client_id", client_id),
+                ("requested_ip", requested_ip),
+                ("hostname", hostname),
+                ("param_request_list", params),
+            ]
         )
 
     @classmethod
-    def request(cls, mac: str | bytes, xid: int, secs: int = 0, broadcast: bool = False,
-                requested_ip: str | None = None, server_id: str | None = None, ciaddr: str = _ZERO_IP,
-                params: list | None = None, client_id: bytes | str | None = None,
-                hostname: str | None = None) -> "Message":  # fmt: skip
+    def request(
+        cls,
+        mac: str | bytes,
+        xid: int,
+        secs: int = 0,
+        broadcast: bool = False,
+        requested_ip: str | None = None,
+        server_id: str | None = None,
+        ciaddr: str = _ZERO_IP,
+        params: list | None = None,
+        client_id: bytes | str | None = None,
+        hostname: str | None = None,
+    ) -> Message:
         """DHCPREQUEST. Table 5 says which fields each client state fills:
 
         * SELECTING: requested_ip = the offered yiaddr, server_id = the chosen server, ciaddr 0;
@@ -483,13 +513,25 @@ class Message:
         """
         message = cls._client(MessageType.REQUEST, mac, xid, secs, broadcast, ciaddr)
         return message._set_options(
-            [("client_id", client_id), ("requested_ip", requested_ip), ("server_id", server_id),
-             ("hostname", hostname), ("param_request_list", params)]
-        )  # fmt: skip
+            [
+                ("client_id", client_id),
+                ("requested_ip", requested_ip),
+                ("server_id", server_id),
+                ("hostname", hostname),
+                ("param_request_list", params),
+            ]
+        )
 
     @classmethod
-    def decline(cls, mac: str | bytes, xid: int, requested_ip: str, server_id: str,
-                client_id: bytes | str | None = None, message: str | None = None) -> "Message":  # fmt: skip
+    def decline(
+        cls,
+        mac: str | bytes,
+        xid: int,
+        requested_ip: str,
+        server_id: str,
+        client_id: bytes | str | None = None,
+        message: str | None = None,
+    ) -> Message:
         """DHCPDECLINE: the offered address is already in use (RFC 2131 §3.1 step 5); ciaddr 0."""
         result = cls._client(MessageType.DECLINE, mac, xid)
         return result._set_options(
@@ -497,32 +539,57 @@ class Message:
         )
 
     @classmethod
-    def release(cls, mac: str | bytes, xid: int, ciaddr: str, server_id: str,
-                client_id: bytes | str | None = None, message: str | None = None) -> "Message":  # fmt: skip
+    def release(
+        cls,
+        mac: str | bytes,
+        xid: int,
+        ciaddr: str,
+        server_id: str,
+        client_id: bytes | str | None = None,
+        message: str | None = None,
+    ) -> Message:
         """DHCPRELEASE: give the address back; ciaddr = that address, server_id MUST be set."""
         result = cls._client(MessageType.RELEASE, mac, xid, ciaddr=ciaddr)
         return result._set_options([("client_id", client_id), ("server_id", server_id), ("message", message)])
 
     @classmethod
-    def inform(cls, mac: str | bytes, xid: int, ciaddr: str, secs: int = 0, broadcast: bool = False,
-               params: list | None = None, client_id: bytes | str | None = None,
-               hostname: str | None = None) -> "Message":  # fmt: skip
+    def inform(
+        cls,
+        mac: str | bytes,
+        xid: int,
+        ciaddr: str,
+        secs: int = 0,
+        broadcast: bool = False,
+        params: list | None = None,
+        client_id: bytes | str | None = None,
+        hostname: str | None = None,
+    ) -> Message:
         """DHCPINFORM: the client has an address (ciaddr) and wants only configuration."""
         message = cls._client(MessageType.INFORM, mac, xid, secs, broadcast, ciaddr)
         return message._set_options([("client_id", client_id), ("hostname", hostname), ("param_request_list", params)])
 
     # -- constructors: the server side (RFC 2131 §4.3.1, table 3) -----------
     @classmethod
-    def _reply(cls, request: "Message", kind: MessageType, server_id: str) -> "Message":
+    def _reply(cls, request: Message, kind: MessageType, server_id: str) -> Message:
         # Table 3: htype, hlen, xid, flags, giaddr and chaddr come from the client's
         # message; hops and secs are 0 (a relay counts hops on the way back itself).
         # The values come from a message that was checked when it was built or
         # decoded, so we fill __dict__ directly instead of re-checking each one in
         # __setattr__ (a server builds a reply for every message it answers).
         message = cls.__new__(cls)
-        message.__dict__.update(_DEFAULTS, options={}, op=2, htype=request.htype, hlen=request.hlen, hops=0,
-                                xid=request.xid, secs=0, flags=request.flags, giaddr=request.giaddr,
-                                chaddr=request.chaddr)  # fmt: skip
+        message.__dict__.update(
+            _DEFAULTS,
+            options={},
+            op=2,
+            htype=request.htype,
+            hlen=request.hlen,
+            hops=0,
+            xid=request.xid,
+            secs=0,
+            flags=request.flags,
+            giaddr=request.giaddr,
+            chaddr=request.chaddr,
+        )
         message.options[53] = kind
         message.set("server_id", server_id)  # table 3: server identifier MUST
         if 61 in request.options:  # RFC 6842 (updates table 3): echo the client identifier
@@ -541,8 +608,15 @@ class Message:
                 self.set(name, value)
 
     @classmethod
-    def offer(cls, request: "Message", yiaddr: str, server_id: str, lease_time: int | None = None,
-              siaddr: str = _ZERO_IP, options: dict | None = None) -> "Message":  # fmt: skip
+    def offer(
+        cls,
+        request: Message,
+        yiaddr: str,
+        server_id: str,
+        lease_time: int | None = None,
+        siaddr: str = _ZERO_IP,
+        options: dict | None = None,
+    ) -> Message:
         """DHCPOFFER to a DISCOVER: ciaddr 0, yiaddr = the offered address (table 3)."""
         message = cls._reply(request, MessageType.OFFER, server_id)
         message.yiaddr = yiaddr
@@ -551,8 +625,15 @@ class Message:
         return message
 
     @classmethod
-    def ack(cls, request: "Message", yiaddr: str = _ZERO_IP, server_id: str = _ZERO_IP,
-            lease_time: int | None = None, siaddr: str = _ZERO_IP, options: dict | None = None) -> "Message":  # fmt: skip
+    def ack(
+        cls,
+        request: Message,
+        yiaddr: str = _ZERO_IP,
+        server_id: str = _ZERO_IP,
+        lease_time: int | None = None,
+        siaddr: str = _ZERO_IP,
+        options: dict | None = None,
+    ) -> Message:
         """DHCPACK: ciaddr copied from the request; yiaddr = the assigned address.
 
         To an INFORM (RFC 2131 §4.3.5): no yiaddr and no lease time, only configuration.
@@ -571,7 +652,7 @@ class Message:
         return message
 
     @classmethod
-    def nak(cls, request: "Message", server_id: str, message: str | None = None) -> "Message":
+    def nak(cls, request: Message, server_id: str, message: str | None = None) -> Message:
         """DHCPNAK: every address field 0; only type, server id and an optional text (table 3)."""
         result = cls._reply(request, MessageType.NAK, server_id)
         if message:
@@ -634,26 +715,32 @@ def _options_in_one_pass(data: bytes) -> dict[int, Any] | None:
 
     Returns None for anything unusual - an option that repeats (it must be
     joined first, RFC 3396 §7), overload (option 52), a length that runs past
-    the end, a value its fast decoder refuses - and Message.decode then takes
-    the careful path, which applies every rule and names the problem.
+    the end, no END, a value its fast decoder refuses - and Message.decode then
+    takes the careful path, which applies every rule and names the problem.
+
+    ``DECODER_BY_CODE[code]`` is the fast decoder of every code 0-255 (``bytes``
+    for codes we do not know), None for PAD and END. No explicit bound check:
+    reading the code byte at or past the end raises IndexError, and that is
+    where the walk goes after an option that ran past the end, too.
     """
     options: dict[int, Any] = {}
-    decoders = FAST_DECODERS
-    i, end = OPTIONS_OFFSET, len(data)
+    decoders = DECODER_BY_CODE
+    i = OPTIONS_OFFSET
     try:
-        while i < end:
+        while True:
             code = data[i]
-            if code == PAD:  # RFC 2132 §3.1
-                i += 1
+            decode = decoders[code]
+            if decode is None:
+                if code:  # RFC 2132 §3.2: END
+                    break
+                i += 1  # RFC 2132 §3.1: PAD
                 continue
-            if code == END:  # RFC 2132 §3.2
-                break
-            stop = i + 2 + data[i + 1]
-            if stop > end or code in options:
+            if code in options:
                 return None
-            options[code] = decoders.get(code, bytes)(data[i + 2 : stop])  # unknown codes stay bytes
+            stop = i + 2 + data[i + 1]
+            options[code] = decode(data[i + 2 : stop])
             i = stop
-    except Exception:  # no length byte, or a value the fast decoder refuses
+    except Exception:  # no END, no length byte, or a value the fast decoder refuses
         return None
     return None if 52 in options else options
 
@@ -674,30 +761,32 @@ def _options_carefully(data: bytes, fields: dict[str, Any]) -> dict[int, Any]:
     return {code: _decode_or_explain(data, code, raw, overload) for code, raw in found.items()}
 
 
-def _scan_options(data: bytes, i: int, end: int, end_name: str, found: dict[int, bytes]) -> None:
-    """Read code/length/value options from data[i:end] into found, joining repeats.
+def _walk_area(data: bytes, start: int, end: int, end_name: str) -> Iterator[tuple[int, int, bytes]]:
+    """``(offset, code, value)`` of every option, PAD and END in ``data[start:end]``
+    (:func:`~refimpl.dhcp.options.walk_blocks`); a MessageError names the option that does not fit.
+
+    No END before the end of the area is accepted (see the module docstring).
+    """
+    try:
+        yield from walk_blocks(data, start, end, pad_end=True)
+    except BlockError as exc:
+        if exc.length is None:
+            reason = f"no length byte before the {end_name} (byte {end})"
+        else:
+            reason = f"length {exc.length} runs past the {end_name} (byte {end})"
+        raise MessageError(_option_label(exc.key), exc.offset, reason) from None
+
+
+def _scan_options(data: bytes, start: int, end: int, end_name: str, found: dict[int, bytes]) -> None:
+    """Read code/length/value options from data[start:end] into found, joining repeats.
 
     RFC 2132 §3.1: PAD (0) is one byte, skip it. §3.2: END (255) stops the scan.
     RFC 3396 §7: an option seen again is appended to the first one.
     """
-    while i < end:
-        code = data[i]
-        if code == PAD:
-            i += 1
+    for _, code, value in _walk_area(data, start, end, end_name):
+        if code == PAD or code == END:
             continue
-        if code == END:
-            return
-        if i + 1 >= end:
-            raise MessageError(_option_label(code), i, f"no length byte before the {end_name} (byte {end})")
-        stop = i + 2 + data[i + 1]
-        if stop > end:
-            raise MessageError(_option_label(code), i, f"length {data[i + 1]} runs past the {end_name} (byte {end})")
-        if code in found:
-            found[code] += data[i + 2 : stop]
-        else:
-            found[code] = data[i + 2 : stop]
-        i = stop
-    # no END: accepted (see the module docstring)
+        found[code] = found[code] + value if code in found else value
 
 
 def _option_areas(size: int, overload: int) -> list[tuple[int, int, str]]:
@@ -716,14 +805,10 @@ def _option_areas(size: int, overload: int) -> list[tuple[int, int, str]]:
 
 def _first_offset(data: bytes, code: int, overload: int) -> int | None:
     """Byte offset of the first occurrence of an option (for error messages only)."""
-    for i, end, _ in _option_areas(len(data), overload):
-        while i < end and data[i] != END:
-            if data[i] == PAD:
-                i += 1
-                continue
-            if data[i] == code:
-                return i
-            i += 2 + (data[i + 1] if i + 1 < end else 0)
+    for start, end, name in _option_areas(len(data), overload):
+        for offset, found, _ in _walk_area(data, start, end, name):
+            if found == code:
+                return offset
     return None
 
 
@@ -747,21 +832,21 @@ def layout_of(data: bytes) -> list[Span]:
     spans.append(Span("cookie", COOKIE_OFFSET, 4))
     message = Message.decode(data)
     overload = message.options.get(52, 0)
-    for i, end, _ in _option_areas(len(data), overload):
-        while i < end:
-            code = data[i]
-            if code in (PAD, END):
-                spans.append(Span("pad" if code == PAD else "end", i, 1))
-                i += 1
-                if code == END:
-                    if end == len(data) and i < end:
-                        spans.append(Span("pad", i, end - i))
-                    break
-                continue
-            name = option_spec(code).name
-            size = data[i + 1]
-            spans += [Span(f"{name}.code", i, 1), Span(f"{name}.length", i + 1, 1), Span(f"{name}.value", i + 2, size)]
-            i += 2 + size
+    for start, end, area in _option_areas(len(data), overload):
+        for i, code, value in _walk_area(data, start, end, area):
+            if code == PAD:
+                spans.append(Span("pad", i, 1))
+            elif code == END:
+                spans.append(Span("end", i, 1))
+                if end == len(data) and i + 1 < end:
+                    spans.append(Span("pad", i + 1, end - i - 1))  # RFC 1542 §2.1 padding after END
+            else:
+                name = option_spec(code).name
+                spans += [
+                    Span(f"{name}.code", i, 1),
+                    Span(f"{name}.length", i + 1, 1),
+                    Span(f"{name}.value", i + 2, len(value)),
+                ]
     return spans
 
 

@@ -4,19 +4,21 @@ The server, client and relay in :mod:`refimpl.dhcp` never touch a socket or a
 clock: they take ``(bytes, now)`` and hand back *effects* ("send this to that
 address", "probe this address with ARP", "put this address on the
 interface", "wake me at t=300"). This module is the small driver that
-carries those effects out on a :class:`refimpl.net.sim.Network`:
+carries those effects out on a :class:`refimpl.sim.network.Network`:
 
 * :class:`ServerHost` binds a :class:`~refimpl.dhcp.server.DhcpServer` to UDP
-  port 67 of a simulated host;
+  port 67 of a simulated host, and keeps the server's notes as its ``log``;
 * :class:`ClientHost` binds a :class:`~refimpl.dhcp.client.DhcpClient` to UDP
   port 68, runs its one timer, answers its ARP probes and configures the
   host's interface when the lease is bound (and removes the address when it
   is lost);
 * :class:`RelayHost` binds a :class:`~refimpl.dhcp.relay.RelayAgent` to port
   67 of a router with one leg on the clients' segment and one towards the
-  servers;
-* :func:`describe_dhcp` is the decoder the trace uses for ports 67/68, so
-  every event reads ``DHCPOFFER`` with ``xid=.. yiaddr=.. sid=..``.
+  servers, and keeps the relay's notes as its ``log``;
+* :func:`register` makes the trace read ports 67/68 with
+  :func:`refimpl.dhcp.describe.describe_datagram`, so every event reads
+  ``DHCPOFFER`` with ``xid=.. yiaddr=.. sid=..`` - the same label a capture
+  of real programs gets (:mod:`refimpl.capture.dhcp`).
 
 Nothing here decides anything about DHCP: every rule lives in the cores.
 """
@@ -27,11 +29,11 @@ import ipaddress
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any
 
-from refimpl.dhcp.client import ArpProbe, Configure, DhcpClient, Note, Unconfigure
+from refimpl.dhcp.client import ArpProbe, Configure, DhcpClient, Unconfigure
 from refimpl.dhcp.delivery import CLIENT_PORT, SERVER_PORT, ZERO_IP, Outgoing
-from refimpl.dhcp.message import Message
+from refimpl.dhcp.describe import describe_datagram
+from refimpl.dhcp.notes import Note
 from refimpl.dhcp.relay import RelayAgent
 from refimpl.dhcp.server import DhcpServer, ServerConfig
 
@@ -44,65 +46,47 @@ QUIET_EVENTS = ("start", "retransmit timer", *MESSAGE_EVENTS)
 """Client events whose transition is already visible as an arrow: no note for them."""
 
 
-# ---------------------------------------------------------------------------
-# Reading a datagram for the trace
-# ---------------------------------------------------------------------------
-def summarize(msg: Message) -> str:
-    """The key fields of a message, as an arrow label shows them.
-
-    ``xid`` always (it ties a reply to its request, RFC 2131 §4.1); the
-    addresses only when set; ``sid`` (option 54), ``req`` (option 50) and
-    ``lease`` (option 51) when present; ``B`` when the broadcast bit is set.
-    """
-    parts = [f"xid=0x{msg.xid:08x}"]
-    for name in ("ciaddr", "yiaddr", "giaddr"):
-        value = getattr(msg, name)
-        if value != ZERO_IP:
-            parts.append(f"{name}={value}")
-    if msg.hops:
-        parts.append(f"hops={msg.hops}")
-    for label, option in (("req", "requested_ip"), ("sid", "server_id"), ("lease", "lease_time")):
-        value = msg.get(option)
-        if value is not None:
-            parts.append(f"{label}={value}")
-    if msg.broadcast:
-        parts.append("B")
-    return " ".join(parts)
-
-
-def describe_dhcp(raw: bytes) -> tuple[str, str, Any]:
-    """Decoder for the simulator: ``raw`` -> ``(kind, summary, message)``."""
-    msg = Message.decode(raw)
-    kind = msg.message_type
-    name = f"DHCP{kind.name}" if kind is not None else ("BOOTREQUEST" if msg.op == 1 else "BOOTREPLY")
-    return name, summarize(msg), msg
-
-
 def register(net) -> None:
     """Make ``net``'s trace read DHCP on UDP ports 67 and 68."""
-    net.describe(("udp", SERVER_PORT), describe_dhcp, flow="dhcp")
-    net.describe(("udp", CLIENT_PORT), describe_dhcp, flow="dhcp")
+    net.describe(("udp", SERVER_PORT), describe_datagram, flow="dhcp")
+    net.describe(("udp", CLIENT_PORT), describe_datagram, flow="dhcp")
+
+
+def _log_line(now: float, note: Note) -> str:
+    """A note as a line of a host's log: ``t=0.01 DISCOVER from hw:..: offering ...``."""
+    return f"t={now:g} {note.text}"
 
 
 def _send(host, out: Outgoing, iface=None) -> None:
     """Put one :class:`Outgoing` on the wire of ``host``."""
     host.send_udp(
-        out.src_port, out.dst_ip, out.dst_port, out.data,
+        out.src_port,
+        out.dst_ip,
+        out.dst_port,
+        out.data,
         src_ip=out.src_ip,
-        iface=iface, dst_mac=out.chaddr if out.to_chaddr else None, flow="dhcp",
-    )  # fmt: skip
+        iface=iface,
+        dst_mac=out.chaddr if out.to_chaddr else None,
+        flow="dhcp",
+    )
 
 
 # ---------------------------------------------------------------------------
 # Server
 # ---------------------------------------------------------------------------
 class ServerHost:
-    """A DHCP server core listening on UDP 67 of a simulated host."""
+    """A DHCP server core listening on UDP 67 of a simulated host.
 
-    def __init__(self, net, host, config: ServerConfig | None = None, server: DhcpServer | None = None,
-                 listening: bool = True):  # fmt: skip
+    ``log`` holds the server's notes as lines (``"t=0.01 DISCOVER from ..."``),
+    one per decision, in order: what a server's log file would say.
+    """
+
+    def __init__(
+        self, net, host, config: ServerConfig | None = None, server: DhcpServer | None = None, listening: bool = True
+    ):
         self.net, self.host = net, host
         self.server = server or DhcpServer(config or ServerConfig(server_ip=host.ip))
+        self.log: list[str] = []
         self.socket = None
         if listening:
             self.start(note=None)
@@ -126,13 +110,18 @@ class ServerHost:
             self.net.note(self.host, note)
 
     def _on_datagram(self, packet) -> None:
-        outs = self.server.receive(packet.payload, self.net.now, src_ip=packet.src_ip,
-                                   src_port=packet.src_port, dst_ip=packet.dst_ip)  # fmt: skip
-        for out in outs:
-            # A broadcast, or a unicast to a client's hardware address, leaves on the
-            # interface the request came in on (a server may sit on several segments).
-            local = out.broadcast or out.to_chaddr
-            _send(self.host, out, iface=packet.iface if local else None)
+        now = self.net.now
+        effects = self.server.receive(
+            packet.payload, src_ip=packet.src_ip, src_port=packet.src_port, dst_ip=packet.dst_ip, now=now
+        )
+        for effect in effects:
+            if isinstance(effect, Note):
+                self.log.append(_log_line(now, effect))
+            else:
+                # A broadcast, or a unicast to a client's hardware address, leaves on the
+                # interface the request came in on (a server may sit on several segments).
+                local = effect.broadcast or effect.to_chaddr
+                _send(self.host, effect, iface=packet.iface if local else None)
 
 
 # ---------------------------------------------------------------------------
@@ -201,9 +190,17 @@ class ClientHost:
             if self.host.ip != ZERO_IP:
                 self.host.iface.unconfigure()
             old = self.client
-            self.client = DhcpClient(old.mac, old.rng, previous_ip=remembered, client_id=old.client_id,
-                                     hostname=old.hostname, params=tuple(old.params), broadcast=old.broadcast_flag,
-                                     link_local=old.link_local_enabled)  # fmt: skip
+            self.client = DhcpClient(
+                old.mac,
+                old.rng,
+                previous_ip=remembered,
+                client_id=old.client_id,
+                hostname=old.hostname,
+                params=tuple(old.params),
+                broadcast=old.broadcast_flag,
+                link_local=old.link_local_enabled,
+                faults=old.faults,
+            )
             self.net.note(self.host, "reboot", f"remembers {remembered}" if remembered else "")
             self._run(self.client.start)
 
@@ -221,7 +218,7 @@ class ClientHost:
     # -- driving the core --------------------------------------------------------
     def _run(self, method, *args) -> None:
         before = len(self.client.history)
-        effects = method(*args, self.net.now)
+        effects = method(*args, now=self.net.now)
         self._record(before)
         self._apply(effects)
 
@@ -246,8 +243,18 @@ class ClientHost:
 
     def _record(self, before: int) -> None:
         for step in self.client.history[before:]:
-            self.changes.append(StateChange(len(self.net.trace), step.time, self.host.name, step.state,
-                                            step.event, step.next_state, step.action, self._cause))  # fmt: skip
+            self.changes.append(
+                StateChange(
+                    len(self.net.trace),
+                    step.time,
+                    self.host.name,
+                    step.state,
+                    step.event,
+                    step.next_state,
+                    step.action,
+                    self._cause,
+                )
+            )
 
     def _apply(self, effects: list) -> None:
         for effect in effects:
@@ -258,8 +265,9 @@ class ClientHost:
             elif isinstance(effect, ArpProbe):
                 in_use = self.host.arp_probe(effect.address)
                 if in_use:  # someone answered; silence is handled by the client's own timer
-                    self.net.call_later(self.host.iface.segment.delay,
-                                        lambda: self._run(self.client.probe_result, True))  # fmt: skip
+                    self.net.call_later(
+                        self.host.iface.segment.delay, lambda: self._run(self.client.probe_result, True)
+                    )
             elif isinstance(effect, Configure):
                 prefix = ipaddress.ip_network(f"0.0.0.0/{effect.netmask}").prefixlen
                 routers = effect.options.get(3) or []
@@ -284,13 +292,17 @@ class ClientHost:
 # Relay
 # ---------------------------------------------------------------------------
 class RelayHost:
-    """A relay agent on a router: ``client_iface`` faces the clients, ``server_iface`` the servers."""
+    """A relay agent on a router: ``client_iface`` faces the clients, ``server_iface`` the servers.
+
+    ``log`` holds the relay's notes as lines, as :class:`ServerHost` does.
+    """
 
     def __init__(self, net, router, servers: list[str], client_iface=None, server_iface=None, **relay_options):
         self.net, self.host = net, router
         self.client_iface = client_iface or router.interfaces[0]
         self.server_iface = server_iface or router.interfaces[1]
         self.relay = RelayAgent(self.client_iface.ip, servers, server_side_ip=self.server_iface.ip, **relay_options)
+        self.log: list[str] = []
         self.socket = router.udp(SERVER_PORT, self._on_datagram, flow="dhcp")
 
     @property
@@ -299,7 +311,12 @@ class RelayHost:
 
     def _on_datagram(self, packet) -> None:
         side = "client" if packet.iface is self.client_iface else "server"
-        outs = self.relay.receive(packet.payload, self.net.now, src_ip=packet.src_ip, src_port=packet.src_port,
-                                  iface=side)  # fmt: skip
-        for out in outs:
-            _send(self.host, out, iface=self.client_iface if out.iface == "client" else self.server_iface)
+        now = self.net.now
+        effects = self.relay.receive(
+            packet.payload, src_ip=packet.src_ip, src_port=packet.src_port, iface=side, now=now
+        )
+        for effect in effects:
+            if isinstance(effect, Note):
+                self.log.append(_log_line(now, effect))
+            else:
+                _send(self.host, effect, iface=self.client_iface if effect.iface == "client" else self.server_iface)

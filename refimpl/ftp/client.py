@@ -16,18 +16,19 @@ operation is written as a *generator* that reads like that conversation::
 The engine (:meth:`FTPClient._pump`) runs the generator until it must wait -
 for a reply, for the data connection to end, for a port to listen on - and
 returns the effects to carry out. The driver reports what happened with
-``receive_data`` (control bytes), ``data_received`` / ``data_closed`` /
-``data_failed`` (data connection) and ``data_listening`` (active mode).
+``receive`` (control bytes), ``data_received`` / ``data_closed`` /
+``data_failed`` (data connection) and ``data_listening`` (active mode), each
+with the time as the keyword ``now``, and gets a ``list[ClientEffect]`` back.
 Replies and data are queued, so it does not matter whether the ``226`` or the
 end of the data comes first. A 4yz/5yz reply while we wait for the data (the
 server's ``425`` when the data connection never came) ends the wait, as it
 makes ``ftplib`` raise.
 
-Effects for the driver::
+Effects for the driver (the data connection's are the server's too, :mod:`refimpl.ftp.events`)::
 
     SendCommand(line)       write line + CRLF on the control connection
-    ConnectData(ip, port)   passive: open the data connection to the server
-    ListenData(ip)          active: listen on any port of ip, then call data_listening(port)
+    DataConnect(ip, port)   passive: open the data connection to the server
+    DataListen(ip)          active: listen on any port of ip, then call data_listening(port)
     SendData(bytes)         STOR: send on the data connection once it is open
     CloseData()             close the data connection (the end of an upload)
 
@@ -41,15 +42,26 @@ Events for the user (also in the returned list)::
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Generator
+from collections.abc import Generator
+from typing import Any
 
 from .datachannel import DataChannelError, format_eprt, format_host_port, parse_227, parse_229
-from .events import CloseData, SendData
+from .events import ClientEffect, CloseData, DataConnect, DataListen, Done, Failed, ReplyReceived, SendCommand, SendData
 from .replies import Reply
 
-__all__ = ["ReplyParser", "FTPClient", "SendCommand", "ConnectData", "ListenData", "SendData",
-           "CloseData", "ReplyReceived", "Done", "Failed", "ProtocolError"]
+__all__ = [
+    "ReplyParser",
+    "FTPClient",
+    "SendCommand",
+    "DataConnect",
+    "DataListen",
+    "SendData",
+    "CloseData",
+    "ReplyReceived",
+    "Done",
+    "Failed",
+    "ProtocolError",
+]
 
 
 class ProtocolError(ValueError):
@@ -93,50 +105,6 @@ class ReplyParser:
             self.code, self.lines = int(line[:3]), [line[4:]]
             return None
         return Reply(int(line[:3]), line[4:])
-
-
-# -- effects and events ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SendCommand:
-    line: str
-
-    def encode(self) -> bytes:
-        return (self.line + "\r\n").encode("utf-8", "surrogateescape")
-
-    def __str__(self) -> str:
-        return "PASS ****" if self.line.upper().startswith("PASS ") else self.line
-
-
-@dataclass(frozen=True)
-class ConnectData:
-    ip: str
-    port: int
-
-
-@dataclass(frozen=True)
-class ListenData:
-    ip: str
-
-
-@dataclass(frozen=True)
-class ReplyReceived:
-    reply: Reply
-
-
-@dataclass(frozen=True)
-class Done:
-    name: str
-    reply: Reply | None
-    data: bytes | None = None
-
-
-@dataclass(frozen=True)
-class Failed:
-    name: str
-    reply: Reply | None
-    reason: str = ""
 
 
 # what a generator yields to wait without sending anything
@@ -192,9 +160,9 @@ class FTPClient:
         self._queue("greeting", self._greeting())
 
     # -- driver API --------------------------------------------------------------
-    def receive_data(self, data: bytes, now: float = 0.0) -> list:
+    def receive(self, data: bytes, *, now: float) -> list[ClientEffect]:
         """Bytes from the control connection."""
-        events: list = []
+        events: list[ClientEffect] = []
         try:
             replies = self.parser.feed(data)
         except ProtocolError as exc:
@@ -210,21 +178,21 @@ class FTPClient:
             self.replies.append(reply)
         return events + self._pump()
 
-    def data_received(self, data: bytes, now: float = 0.0) -> list:
+    def data_received(self, data: bytes, *, now: float) -> list[ClientEffect]:
         self.data += data
         return []
 
-    def data_closed(self, now: float = 0.0) -> list:
+    def data_closed(self, *, now: float) -> list[ClientEffect]:
         """The server closed the data connection: in stream mode, the end of the file."""
         self.data_done = True
         return self._pump()
 
-    def data_listening(self, port: int, now: float = 0.0) -> list:
+    def data_listening(self, port: int, *, now: float) -> list[ClientEffect]:
         """Active mode: the driver listens on ``port``."""
         self.listen_port = port
         return self._pump()
 
-    def data_failed(self, now: float = 0.0, reason: str = "") -> list:
+    def data_failed(self, reason: str = "", *, now: float) -> list[ClientEffect]:
         """The data connection could not be made (connect refused or timed out,
         nobody reached our listener): the current transfer fails.
 
@@ -235,7 +203,7 @@ class FTPClient:
         The session stays usable."""
         if self.current is None or self.current[0] not in _TRANSFERS:
             return []
-        if self.waiting is ListenData:  # active mode, nothing sent yet: fail now
+        if self.waiting is DataListen:  # active mode, nothing sent yet: fail now
             name, op = self.current
             op.close()
             self.current = None
@@ -244,35 +212,35 @@ class FTPClient:
         self.data_done = True  # no data will come
         return self._pump()
 
-    def connection_lost(self, now: float = 0.0) -> list:
+    def connection_lost(self, *, now: float) -> list[ClientEffect]:
         self.closed = True
-        events: list = []
+        events: list[ClientEffect] = []
         if self.current:
             events.append(Failed(self.current[0], None, "connection lost"))
             self.current = None
         return events
 
     # -- operations -----------------------------------------------------------------
-    def login(self, user: str = "anonymous", password: str = "anonymous@") -> list:
+    def login(self, user: str = "anonymous", password: str = "anonymous@") -> list[ClientEffect]:
         return self._queue("login", self._login(user, password))
 
-    def command(self, line: str) -> list:
+    def command(self, line: str) -> list[ClientEffect]:
         """Any simple command, e.g. ``PWD``, ``CWD pub``, ``MKD x``."""
         return self._queue(line.split(" ")[0].upper(), self._simple(line))
 
-    def retr(self, path: str, rest: int = 0, binary: bool = True) -> list:
+    def retr(self, path: str, rest: int = 0, binary: bool = True) -> list[ClientEffect]:
         return self._queue("RETR", self._transfer(f"RETR {path}", binary=binary, rest=rest))
 
-    def stor(self, path: str, data: bytes, rest: int = 0, binary: bool = True) -> list:
+    def stor(self, path: str, data: bytes, rest: int = 0, binary: bool = True) -> list[ClientEffect]:
         return self._queue("STOR", self._transfer(f"STOR {path}", binary=binary, rest=rest, upload=data))
 
-    def list(self, path: str = "") -> list:
+    def list(self, path: str = "") -> list[ClientEffect]:
         return self._queue("LIST", self._transfer(f"LIST {path}".strip(), binary=False))
 
-    def nlst(self, path: str = "") -> list:
+    def nlst(self, path: str = "") -> list[ClientEffect]:
         return self._queue("NLST", self._transfer(f"NLST {path}".strip(), binary=False))
 
-    def quit(self) -> list:
+    def quit(self) -> list[ClientEffect]:
         return self._queue("QUIT", self._simple("QUIT"))
 
     # -- the conversations ----------------------------------------------------------
@@ -297,17 +265,17 @@ class FTPClient:
                 ip, port = parse_227(reply.text)
             except DataChannelError as exc:
                 raise OperationFailed(reply, str(exc)) from None
-            yield ConnectData(ip, port)
+            yield DataConnect(ip, port)
         elif self.mode == "epsv":
             reply = _expect((yield SendCommand("EPSV")), 229)
             try:
                 port = parse_229(reply.text)
             except DataChannelError as exc:
                 raise OperationFailed(reply, str(exc)) from None
-            yield ConnectData(self.server_ip, port)  # RFC 2428 §3: same address as control
+            yield DataConnect(self.server_ip, port)  # RFC 2428 §3: same address as control
         else:
             self.listen_port = None
-            port = yield ListenData(self.local_ip)
+            port = yield DataListen(self.local_ip)  # any free port
             if self.mode == "active":
                 _expect((yield SendCommand(f"PORT {format_host_port(self.local_ip, port)}")), 200)
             else:
@@ -337,13 +305,13 @@ class FTPClient:
         return reply, (None if upload is not None else data)
 
     # -- the engine --------------------------------------------------------------------
-    def _queue(self, name: str, op: Op) -> list:
+    def _queue(self, name: str, op: Op) -> list[ClientEffect]:
         self.ops.append((name, op))
         return self._pump()
 
-    def _pump(self) -> list:
+    def _pump(self) -> list[ClientEffect]:
         """Run operations until one has to wait; return the effects and events."""
-        out: list = []
+        out: list[ClientEffect] = []
         while True:
             if self.current is None:
                 if not self.ops or self.closed:
@@ -362,7 +330,7 @@ class FTPClient:
                 if not self.data_done:
                     return out
                 value = bytes(self.data)
-            elif self.waiting is ListenData:
+            elif self.waiting is DataListen:
                 if self.listen_port is None:
                     return out
                 value = self.listen_port
@@ -391,10 +359,10 @@ class FTPClient:
                 self.waiting = WAIT_REPLY
             elif effect is WAIT_REPLY or effect is WAIT_DATA:
                 self.waiting = effect
-            elif isinstance(effect, ListenData):
+            elif isinstance(effect, DataListen):
                 out.append(effect)
-                self.waiting = ListenData
-            else:  # ConnectData, SendData, CloseData: nothing to wait for
+                self.waiting = DataListen
+            else:  # DataConnect, SendData, CloseData: nothing to wait for
                 out.append(effect)
                 self.waiting = None
 

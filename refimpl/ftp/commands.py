@@ -9,7 +9,8 @@ Like pyftpdlib's ``proto_cmds``, each row says
   ``"optional"`` - checked *before* the handler runs, so a missing argument
   always gives ``501`` the same way;
 * ``perm``: the permission letter needed (see :mod:`refimpl.ftp.users`), or
-  ``""`` - checked by the handler, which knows the path;
+  ``""`` - checked before the handler runs too, on the path the argument
+  names (``550`` without it); the handler gets that path, resolved once;
 * ``auth``: whether the user must be logged in (else ``530``);
 * ``help``: the syntax shown by ``HELP verb``.
 
@@ -86,6 +87,12 @@ NOT_IMPLEMENTED = ("ACCT", "SMNT", "REIN", "STOU", "ALLO", "SITE")
 
 #: Commands that need a data connection (RFC 959 §3.2).
 DATA_COMMANDS = ("RETR", "STOR", "APPE", "LIST", "NLST", "MLSD")
+
+#: Commands that set the data connection up (RFC 959 §4.1.2, RFC 2428).
+DATA_SETUP = ("PORT", "PASV", "EPRT", "EPSV")
+
+#: Commands whose argument may start with ``ls`` options (``LIST -la /pub``), dropped before the path.
+LISTINGS = ("LIST", "NLST", "STAT")
 
 #: Sent back by FEAT (RFC 2389 §3.2), one extension a line.
 FEATURES = ("EPRT", "EPSV", "MDTM", "MLST type*;size*;modify*;perm*;", "REST STREAM", "SIZE", "TVFS", "UTF8")

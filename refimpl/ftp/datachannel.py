@@ -153,14 +153,20 @@ def parse_229(text: str) -> int:
 
 
 def is_bounce(target_ip: str, target_port: int, client_ip: str) -> str | None:
-    """RFC 2577 §3: why an active-mode target is refused, or ``None`` if allowed.
+    """Why an active-mode target is refused, or ``None`` if allowed.
 
     A server that connects wherever PORT says can be used to attack a third
-    host ("FTP bounce"). So the target must be the client's own address, and
-    not a privileged port below 1024.
+    host ("FTP bounce", RFC 2577 §2). Two rules, of two origins:
+
+    * the port must not be below 1024: RFC 2577 §3, "it is suggested that
+      servers not open data connections to TCP ports less than 1024";
+    * the address must be the client's own: our policy, and common server
+      practice (vsftpd ``port_promiscuous=NO``, pyftpdlib
+      ``permit_foreign_addresses=False``). RFC 2577 §3 does not ask for it,
+      but it closes the gap §3 admits for services above port 1023.
     """
     if ipaddress.ip_address(target_ip) != ipaddress.ip_address(client_ip):
-        return "foreign address"
+        return "foreign address"  # policy (vsftpd, pyftpdlib), not an RFC 2577 rule
     if target_port < 1024:
-        return "privileged port"
+        return "privileged port"  # RFC 2577 §3
     return None

@@ -24,8 +24,7 @@ def ls_line(name: str, st: os.stat_result, now: float) -> str:
     from ``now`` shows the year instead of the time.
     """
     date = _ls_date(math.floor(st.st_mtime), abs(now - st.st_mtime) > SIX_MONTHS)
-    return (f"{statmod.filemode(st.st_mode)} {st.st_nlink:>3} ftp      ftp      "
-            f"{st.st_size:>8} {date} {name}")
+    return f"{statmod.filemode(st.st_mode)} {st.st_nlink:>3} ftp      ftp      {st.st_size:>8} {date} {name}"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -46,7 +45,9 @@ def mlsx_facts(name: str, st: os.stat_result, perms: str, kind: str | None = Non
         kind = "dir" if statmod.S_ISDIR(st.st_mode) else "file"
     modify = time.strftime("%Y%m%d%H%M%S", time.gmtime(st.st_mtime))
     if kind in ("dir", "cdir", "pdir"):
-        p = "".join(c for c, need in (("e", "e"), ("l", "l"), ("c", "w"), ("m", "m"), ("d", "d"), ("f", "f")) if need in perms)
+        p = "".join(
+            c for c, need in (("e", "e"), ("l", "l"), ("c", "w"), ("m", "m"), ("d", "d"), ("f", "f")) if need in perms
+        )
         return f"type={kind};modify={modify};perm={p}; {name}"
     p = "".join(c for c, need in (("r", "r"), ("w", "w"), ("a", "a"), ("d", "d"), ("f", "f")) if need in perms)
     return f"type={kind};size={st.st_size};modify={modify};perm={p}; {name}"

@@ -1,6 +1,6 @@
 """Ready-made FTP stories on the simulated network, one line each in a notebook.
 
-Every function builds a small network (:mod:`refimpl.net.sim`), puts the
+Every function builds a small network (:mod:`refimpl.sim.network`), puts the
 real FTP cores on it (:mod:`refimpl.ftp.sim_glue`), runs the virtual clock
 and returns a :class:`FtpRun` - the trace plus everything that made it::
 
@@ -25,11 +25,13 @@ scenario                 what it shows
 ``client_firewall``      client behind a stateful firewall: the same story, no NAT
 ``server_firewall``      server behind a firewall that lets in only port 21:
                          passive fails, active works; ``open_passive=True`` fixes it
-``login_as``             anonymous, real and guest users (seed 004)
+``login_as``             anonymous, real and guest users (the three kinds vsftpd has)
 ``conversation``         type command lines at the server, as with telnet
 ``jail_escape``          ``..`` and a symbolic link cannot leave the user's root
-``bounce``               PORT to a third host, refused per RFC 2577 §3
+``bounce``               PORT to a third host (RFC 2577 §2), refused by our policy
                          (``permit=True`` shows the attack it prevents)
+``diagnose_port_through_nat``  a diagnosis run (issue 12): active mode through a NAT without
+                         an FTP helper; the listing never arrives (:mod:`refimpl.diagnosis`)
 =======================  ============================================================
 """
 
@@ -41,12 +43,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
-from refimpl.net.sim import Network
+from refimpl.diagnosis import Diagnosis, with_mend
+from refimpl.jail import JailedFS
+from refimpl.sim.network import Network
 from refimpl.trace import Trace
 
-from .jail import JailedFS
+from .describe import DATA_FLOW
+from .events import Done
 from .session import ServerConfig
-from .sim_glue import DATA_FLOW, FtpClientHost, FtpServerHost, ScriptedClient, add_ftp_helper, control_only
+from .sim_glue import FtpClientHost, FtpServerHost, ScriptedClient, add_ftp_helper, control_only
 from .users import UserDB, user_line
 
 EPOCH = calendar.timegm((2026, 11, 23, 9, 0, 0))
@@ -142,7 +147,7 @@ def make_site() -> tempfile.TemporaryDirectory:
         with open(os.path.join(base, name), "wb") as f:
             f.write(data)
     os.symlink("../../../secret.txt", os.path.join(base, "root/home/alice/escape"))
-    for here, dirs, names in os.walk(base):
+    for here, _dirs, names in os.walk(base):
         for name in names:
             path = os.path.join(here, name)
             if not os.path.islink(path):
@@ -161,11 +166,13 @@ def users_file() -> str:
     the file is hashed once per process.
     """
     salt = b"fixed-demo-salt!"  # a fixed salt only so the demo is repeatable; real files use os.urandom
-    return "\n".join([
-        user_line("alice", PASSWORDS["alice"], home="home/alice", perms="elradfmw", salt=salt),
-        user_line("ftpguest", "not-for-login-" + "x" * 8, home="home/shared", perms="elr", salt=salt),
-        user_line("visitor", PASSWORDS["visitor"], perms="elr", kind="guest", maps_to="ftpguest", salt=salt),
-    ])
+    return "\n".join(
+        [
+            user_line("alice", PASSWORDS["alice"], home="home/alice", perms="elradfmw", salt=salt),
+            user_line("ftpguest", "not-for-login-" + "x" * 8, home="home/shared", perms="elr", salt=salt),
+            user_line("visitor", PASSWORDS["visitor"], perms="elr", kind="guest", maps_to="ftpguest", salt=salt),
+        ]
+    )
 
 
 def users() -> UserDB:
@@ -207,6 +214,14 @@ def _snapshot(root: str) -> dict[str, bytes]:
                 with open(path, "rb") as f:
                     files[os.path.relpath(path, root).replace(os.sep, "/")] = f.read()
     return files
+
+
+def _list_pub(run: FtpRun, client: FtpClientHost, until: float = 90) -> FtpRun:
+    """The story every scenario with a box in the way tells: anonymous login, LIST /pub, QUIT."""
+    client.login()
+    client.list("pub")
+    client.quit()
+    return _finish(run, until)
 
 
 def _finish(run: FtpRun, until: float) -> FtpRun:
@@ -260,15 +275,17 @@ def through_nat(mode: str = "active", announce: str = "public", helper: bool = F
     """The client sits behind a NAT (RFC 3022); the server is on the internet.
 
     Active mode: the server must open a connection *to* the client. With
-    ``announce="public"`` the client announces the NAT's outside address (as
-    seed 004 describes); the server's SYN from port 20 reaches the NAT, which
-    has no mapping for that port and drops it. With ``announce="private"`` the
+    ``announce="public"`` the client announces the NAT's outside address (the
+    story tutorials tell: "the server connects from port 20 to the NAT's port,
+    but nobody listens there"); the server's SYN from port 20 reaches the NAT,
+    which has no mapping for that port and drops it. With ``announce="private"`` the
     PORT carries 192.0.2.10, which is not the address the server sees, so the
-    server refuses it (RFC 2577 §3). Passive mode: every connection goes out
+    server refuses it (our policy against the bounce attack of RFC 2577 §2, as vsftpd's;
+    RFC 2577 §3 itself only suggests refusing ports below 1024). Passive mode: every connection goes out
     from the client, the NAT maps them all, the transfer works.
 
-    ``helper=True`` gives the NAT an FTP helper (Linux ``nf_nat_ftp``, seed
-    004's ``ip_nat_ftp``): the client announces its private address and the
+    ``helper=True`` gives the NAT an FTP helper (Linux ``nf_nat_ftp``, once
+    called ``ip_nat_ftp``): the client announces its private address and the
     NAT rewrites the PORT command and lets the server's connection in.
     """
     net = Network(seed=seed)
@@ -281,11 +298,7 @@ def through_nat(mode: str = "active", announce: str = "public", helper: bool = F
     _server(run, net.host("server", wan, ip="198.51.100.21/24"))
     host = net.host("client", lan, ip="192.0.2.10/24", gateway="192.0.2.1")
     public = "198.51.100.1" if announce == "public" and mode in ("active", "eprt") else None
-    client = _client(run, host, "198.51.100.21", mode, announce_ip=public)
-    client.login()
-    client.list("pub")
-    client.quit()
-    return _finish(run, 90)
+    return _list_pub(run, _client(run, host, "198.51.100.21", mode, announce_ip=public))
 
 
 def client_firewall(mode: str = "active", seed: int = 1) -> FtpRun:
@@ -293,7 +306,7 @@ def client_firewall(mode: str = "active", seed: int = 1) -> FtpRun:
 
     No address is rewritten, so PORT is honest - and still the server's SYN
     from port 20 is a *new inbound* connection: dropped. Passive works.
-    (Seed 001: "many clients inside a LAN cannot use PORT".)
+    (A common tutorial claim, and a true one: "many clients inside a LAN cannot use PORT".)
     """
     net = Network(seed=seed)
     lan, wan = net.segment("lan", "192.0.2.0/24"), net.segment("internet", "198.51.100.0/24")
@@ -301,18 +314,14 @@ def client_firewall(mode: str = "active", seed: int = 1) -> FtpRun:
     net.firewall("firewall", (lan, "192.0.2.1/24"), (wan, "198.51.100.1/24"))
     _server(run, net.host("server", wan, ip="198.51.100.21/24", gateway="198.51.100.1"))
     host = net.host("client", lan, ip="192.0.2.10/24", gateway="192.0.2.1")
-    client = _client(run, host, "198.51.100.21", mode)
-    client.login()
-    client.list("pub")
-    client.quit()
-    return _finish(run, 90)
+    return _list_pub(run, _client(run, host, "198.51.100.21", mode))
 
 
 def server_firewall(mode: str = "passive", open_passive: bool = False, seed: int = 1) -> FtpRun:
     """The server sits behind a firewall that lets in only TCP port 21.
 
     Passive mode: the client's SYN to the server's high port is dropped
-    (seed 001: "many servers behind a firewall cannot offer PASV"). Active
+    (a common tutorial claim, and a true one: "many servers behind a firewall cannot offer PASV"). Active
     mode: the server connects *out*, which the firewall allows. With
     ``open_passive=True`` the firewall also admits the server's passive port
     range (30000-30009), the usual fix (vsftpd ``pasv_min_port``/``pasv_max_port``).
@@ -325,22 +334,21 @@ def server_firewall(mode: str = "passive", open_passive: bool = False, seed: int
     net.firewall("firewall", (dmz, "203.0.113.1/24"), (wan, "198.51.100.1/24"), allow=allow)
     _server(run, net.host("server", dmz, ip="203.0.113.21/24", gateway="203.0.113.1"), passive_ports=ports)
     host = net.host("client", wan, ip="198.51.100.10/24", gateway="198.51.100.1")
-    client = _client(run, host, "203.0.113.21", mode)
-    client.login()
-    client.list("pub")
-    client.quit()
-    return _finish(run, 90)
+    return _list_pub(run, _client(run, host, "203.0.113.21", mode))
 
 
 def login_as(kind: str = "anonymous", mode: str = "passive", seed: int = 1) -> FtpRun:
-    """One user of each kind the seed names (real, guest, anonymous).
+    """One user of each kind a vsftpd-style server has (real, guest, anonymous; RFC 959 knows only USER/PASS).
 
     Each logs in, asks where it is (PWD), lists, and tries to upload ``x.txt``
     into its root: the real user may; the guest's shared account and the
     anonymous user are read-only (anonymous may upload into /incoming only).
     """
-    who = {"anonymous": ("anonymous", "guest@example.org"), "real": ("alice", PASSWORDS["alice"]),
-           "guest": ("visitor", PASSWORDS["visitor"])}
+    who = {
+        "anonymous": ("anonymous", "guest@example.org"),
+        "real": ("alice", PASSWORDS["alice"]),
+        "guest": ("visitor", PASSWORDS["visitor"]),
+    }
     if kind not in who:
         raise ValueError(f"kind must be one of {sorted(who)}")
     net, lan = _lan(seed)
@@ -359,7 +367,7 @@ def login_as(kind: str = "anonymous", mode: str = "passive", seed: int = 1) -> F
 
 def jail_escape(seed: int = 1) -> FtpRun:
     """alice tries to leave her home: ``CWD ../..``, ``RETR ../../../secret.txt``,
-    and a symbolic link that points outside. All stay inside (chroot, seed 004)."""
+    and a symbolic link that points outside. All stay inside (the chroot jail: server policy, not RFC 959)."""
     net, lan = _lan(seed)
     run = FtpRun("jail_escape", net, story="a real user tries to leave her jail")
     _server(run, net.host("server", lan, ip="192.0.2.1/24"))
@@ -374,12 +382,14 @@ def jail_escape(seed: int = 1) -> FtpRun:
 
 
 def bounce(permit: bool = False, seed: int = 1) -> FtpRun:
-    """The FTP bounce attack (RFC 2577 §2-3).
+    """The FTP bounce attack (RFC 2577 §2).
 
     The attacker (192.0.2.66) tells the server to send a file to a *third*
     host, the victim 192.0.2.99 port 2525, with ``PORT 192,0,2,99,9,221``.
-    A careful server refuses (``permit=False``, RFC 2577 §3: the address must
-    be the client's). ``permit=True`` turns the check off to show why it is
+    A careful server refuses (``permit=False``): the address must be the
+    client's. That is our policy, the common practice of servers (vsftpd's
+    ``port_promiscuous=NO``); RFC 2577 §3 suggests refusing only ports below
+    1024, and port 2525 is above it. ``permit=True`` turns the check off to show why it is
     there: the server connects from port 20 to the victim and pours the file
     into it - the victim sees a connection from the *server*, not the attacker.
     """
@@ -408,3 +418,85 @@ def conversation(lines: list[str], seed: int = 1) -> FtpRun:
     _server(run, net.host("server", lan, ip="192.0.2.1/24"))
     run.clients["client"] = ScriptedClient(net.host("client", lan, ip="192.0.2.10/24"), "192.0.2.1", lines)
     return _finish(run, 60)
+
+
+# ---------------------------------------------------------------------------
+# Diagnosis run (issue 12): a broken run, the rule it breaks, one setting to mend it
+# ---------------------------------------------------------------------------
+PORT_THROUGH_NAT = {
+    "mode": "active",  # active (PORT), passive (PASV), eprt or epsv
+    "nat_ftp_helper": False,  # does the NAT rewrite PORT (Linux nf_nat_ftp)? The fault: no helper
+    "announce": "private",  # which address the client puts in PORT: "private" (its own) or "public" (the NAT's)
+}
+
+
+def diagnose_port_through_nat(mend: dict | None = None, seed: int = 1) -> FtpRun:
+    """A diagnosis run: a client behind a NAT without an FTP helper lists /pub in active mode.
+
+    The client's PORT names its own address, 192.0.2.10. The NAT rewrites the
+    addresses of every packet but not the one inside the command, so the
+    server reads an address that is not where the control connection comes
+    from, and no data connection opens. Settings: :data:`PORT_THROUGH_NAT`
+    (the same story as :func:`through_nat`).
+    """
+    s = with_mend(PORT_THROUGH_NAT, mend)
+    if s["mode"] not in MODES or s["announce"] not in ("private", "public"):
+        raise ValueError(f"mode is one of {MODES}, announce 'private' or 'public': {s}")
+    net = Network(seed=seed)
+    lan, wan = net.segment("lan", "192.0.2.0/24"), net.segment("internet", "198.51.100.0/24")
+    run = FtpRun("diagnose_port_through_nat", net, story="a client behind a NAT lists /pub")
+    nat = net.nat("nat", (lan, "192.0.2.1/24"), (wan, "198.51.100.1/24"))
+    if s["nat_ftp_helper"]:
+        add_ftp_helper(nat)
+    _server(run, net.host("server", wan, ip="198.51.100.21/24"))
+    host = net.host("client", lan, ip="192.0.2.10/24", gateway="192.0.2.1")
+    public = "198.51.100.1" if s["announce"] == "public" and s["mode"] in ("active", "eprt") else None
+    run.settings = s
+    return _list_pub(run, _client(run, host, "198.51.100.21", s["mode"], announce_ip=public))
+
+
+def _announced(command: str) -> str | None:
+    """The address in ``PORT h1,h2,h3,h4,p1,p2`` or ``EPRT |1|a.b.c.d|port|``; None for other commands."""
+    verb, _, argument = command.partition(" ")
+    if verb.upper() == "PORT":
+        return ".".join(argument.split(",")[:4])
+    if verb.upper() == "EPRT" and len(argument) > 1:
+        return argument.split(argument[0])[2]
+    return None
+
+
+def check_port_through_nat(run: FtpRun) -> list[str]:
+    """Problems of a :func:`diagnose_port_through_nat` run (RFC 959 §4.1.2)."""
+    problems = []
+    for e in run.trace:
+        message = getattr(e, "message", None)
+        address = _announced(getattr(message, "text", "") or "") if e.dst == "server" else None
+        if address is not None and address != e.src_ip:
+            problems.append(
+                f"a {e.kind} reached the server naming {address}, but the control connection comes from {e.src_ip}"
+            )
+    listed = any(isinstance(r, Done) and r.name == "LIST" for r in run.client.results)
+    if not listed:
+        problems.append("the listing of /pub never arrived: " + "; ".join(run.client.summary()))
+    return problems
+
+
+DIAGNOSES = (
+    Diagnosis(
+        name="ftp-port-through-nat",
+        protocol="FTP",
+        rule="RFC 959 §4.1.2",
+        quote=(
+            "DATA PORT (PORT) The argument is a HOST-PORT specification for the data port to be used in data "
+            "connection. [...] If this command is used, the argument is the concatenation of a 32-bit internet "
+            "host address and a 16-bit TCP port address."
+        ),
+        fault="active mode through a NAT without an FTP helper: PORT names an inside address the server cannot use",
+        settings=PORT_THROUGH_NAT,
+        mends=({"mode": "passive"}, {"mode": "epsv"}, {"nat_ftp_helper": True}),
+        scenario=diagnose_port_through_nat,
+        check=check_port_through_nat,
+        also=("RFC 1579",),
+    ),
+)
+"""The FTP diagnosis task (:class:`refimpl.diagnosis.Diagnosis`); the registry is :mod:`refimpl.diagnosis`."""

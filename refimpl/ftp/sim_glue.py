@@ -1,4 +1,4 @@
-"""Plug the sans-I/O FTP cores into the simulated network (:mod:`refimpl.net.sim`).
+"""Plug the sans-I/O FTP cores into the simulated network (:mod:`refimpl.sim.network`).
 
 :class:`~refimpl.ftp.session.ServerSession` and
 :class:`~refimpl.ftp.client.FTPClient` never touch a socket or a clock. They
@@ -36,85 +36,37 @@ Nothing here decides anything about FTP: every rule lives in the cores.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import random
 
+from refimpl.jail import JailedFS
 from refimpl.trace import Trace
 
-from .client import ConnectData, Done, Failed, FTPClient, ListenData, ReplyReceived, SendCommand
-from .commands import COMMANDS
-from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendData, SendFile, Wait
-from .jail import JailedFS
-from .replies import FIRST_DIGIT, REPLIES
-from .replies import Reply as _Reply
+from .client import FTPClient, ReplyParser
+from .describe import CONTROL_FLOW, DATA_FLOW, describe_control, describe_data
+from .events import (
+    ClientEffect,
+    Close,
+    CloseData,
+    DataConnect,
+    DataListen,
+    Done,
+    Failed,
+    Log,
+    Reply,
+    ReplyReceived,
+    SendCommand,
+    SendData,
+    SendFile,
+    ServerEffect,
+    Wait,
+)
 from .session import ServerConfig, ServerSession
 
-CONTROL_FLOW = "ftp-control"
-DATA_FLOW = "ftp-data"
 FTP_PORT = 21  # RFC 959 §3.2 / IANA: the control connection's well-known port L
 
 
-# ---------------------------------------------------------------------------
-# Reading a segment for the trace
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ControlMessage:
-    """One command or reply as the trace keeps it; ``show()`` is what a stepper prints.
-
-    ``reply`` is the parsed :class:`~refimpl.ftp.replies.Reply` (None for a
-    command); ``line`` is the command line (empty for a reply).
-    """
-
-    text: str
-    reply: _Reply | None = None
-    line: str = ""
-
-    def show(self) -> str:
-        if self.reply is not None:
-            code = self.reply.code
-            spec = REPLIES.get(code)
-            meaning = f"{spec.meaning} ({spec.rfc})" if spec else "not in refimpl's reply table"
-            first = FIRST_DIGIT.get(code // 100, "?")
-            return f"{self.text}\n\nreply {code}: {first}; {meaning}"
-        verb = self.line.split(" ")[0].upper()
-        spec = COMMANDS.get(verb)
-        about = f"{spec.help} - {spec.rfc}" if spec else "not a command this server knows (500)"
-        return f"{self.text}\n\ncommand {verb}: {about}"
-
-
-def describe_control(raw: bytes) -> tuple[str, str, Any]:
-    """One control-connection segment -> ``(kind, summary, message)``.
-
-    A reply (``227 Entering Passive Mode (...)``) gets its code as kind; a
-    command (``PORT 192,0,2,10,195,80``) its verb, with the argument as
-    summary (so the arrow reads ``PORT 192,0,2,10,195,80``). FTP sends
-    passwords in clear text (seed 001 says so, RFC 2577 §6 too): the trace
-    shows what anyone on the path could read.
-    """
-    text = raw.decode("utf-8", "replace")
-    lines = [line for line in text.split("\r\n") if line]
-    if not lines:
-        return "?", "empty segment", None
-    first = lines[0]
-    if first[:3].isdigit() and first[3:4] in ("", " ", "-"):
-        # RFC 959 §4.2: "123-" opens a multi-line reply, "123 " ends it
-        more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
-        texts = [first[4:]] + [line[4:] if line[:4] == first[:3] + " " else line for line in lines[1:]]
-        reply = _Reply(int(first[:3]), texts)
-        return first[:3], first[4:] + more, ControlMessage(text.rstrip("\r\n"), reply=reply)
-    verb, _, arg = first.partition(" ")
-    return verb.upper(), arg, ControlMessage(first, line=first)
-
-
-def describe_data(raw: bytes) -> tuple[str, str, Any]:
-    """A data segment: kind ``DATA``, how many bytes and how they start."""
-    preview = raw[:24].decode("utf-8", "replace").replace("\r", "\\r").replace("\n", "\\n")
-    more = "..." if len(raw) > 24 else ""
-    return "DATA", f'{len(raw)} bytes "{preview}{more}"', raw
-
-
 def register(net) -> None:
-    """Teach the network to label FTP segments (by flow, so any port works)."""
+    """Teach the network to label FTP segments (by flow, so any port works), as a capture reader does."""
     net.describe(CONTROL_FLOW, describe_control, flow=CONTROL_FLOW)
     net.describe(DATA_FLOW, describe_data, flow=DATA_FLOW)
 
@@ -125,27 +77,32 @@ def register(net) -> None:
 class _ServerConnection:
     """One control connection and its (at most one) data connection."""
 
-    def __init__(self, owner: "FtpServerHost", conn):
+    def __init__(self, owner: FtpServerHost, conn):
         self.owner, self.conn = owner, conn
         self.net = owner.host.net
         self.session = ServerSession(owner.config, owner.fs, conn.remote, conn.local, now=owner.clock())
         self.data = None  # the data TcpConnection
         self.listener = None  # passive: the listening data port
         self.timer = None  # passive: give up when nobody connects
-        conn.on_data = lambda c, data: self.run(self.session.receive_data(data, owner.clock()))
+        conn.on_data = lambda c, data: self.run(self.session.receive(data, now=owner.clock()))
         conn.on_close = lambda c: self._control_closed()
-        self.run(self.session.start(owner.clock()))
+        self.run(self.session.start(now=owner.clock()))
 
     # -- carrying out effects ------------------------------------------------
-    def run(self, effects: list) -> None:
+    def run(self, effects: list[ServerEffect]) -> None:
         for i, effect in enumerate(effects):
             if isinstance(effect, Wait):
-                # the delay after a failed login: the rest waits on the virtual clock
-                self.net.call_later(effect.seconds, self.run, list(effects[i + 1:]))
+                # the delay after a failed login: the rest waits on the virtual clock,
+                # then the lines the session held meanwhile run
+                self.net.call_later(effect.seconds, self._wait_over, list(effects[i + 1 :]))
                 return
             self._do(effect)
 
-    def _do(self, effect) -> None:
+    def _wait_over(self, rest: list[ServerEffect]) -> None:
+        self.run(rest)
+        self.run(self.session.handle_timer(now=self.owner.clock()))
+
+    def _do(self, effect: ServerEffect) -> None:
         now = self.owner.clock()
         if isinstance(effect, Reply):
             if self.conn.state in ("ESTABLISHED", "CLOSE-WAIT"):
@@ -159,8 +116,10 @@ class _ServerConnection:
         elif isinstance(effect, DataConnect):
             # RFC 959 §3.2: active mode, the server opens the data connection from port L-1 = 20
             self.data = self.owner.host.tcp.connect(
-                (effect.ip, effect.port), src_port=effect.from_port, flow=DATA_FLOW,
-                on_connect=lambda c: self.run(self.session.data_connected(self.owner.clock(), c.remote)),
+                (effect.ip, effect.port),
+                src_port=effect.from_port,
+                flow=DATA_FLOW,
+                on_connect=lambda c: self.run(self.session.data_connected(c.remote, now=self.owner.clock())),
                 on_error=lambda c, why: c is self.data and self._data_error(why),
             )
             self._attach(self.data)
@@ -172,8 +131,8 @@ class _ServerConnection:
                 chunk = effect.data
             if self.data is not None and self.data.state in ("ESTABLISHED", "CLOSE-WAIT"):
                 self.data.send(chunk)
-            more = self.session.data_sent(now, len(chunk)) if isinstance(effect, SendFile) else self.session.data_sent(now)
-            self.run(more)
+            count = len(chunk) if isinstance(effect, SendFile) else 0
+            self.run(self.session.data_sent(count, now=now))
         elif isinstance(effect, CloseData):
             self._close_data()
 
@@ -185,33 +144,34 @@ class _ServerConnection:
                 self.listener = tcp.listen(port, self._accepted, flow=DATA_FLOW)
                 break
         else:
-            self.run(self.session.data_listen_failed(self.owner.clock(), "no free port"))
+            self.run(self.session.data_listen_failed("no free port", now=self.owner.clock()))
             return
         self.timer = self.net.call_later(self.owner.data_timeout, self._timed_out)
-        self.run(self.session.data_listening(self.listener.port, self.owner.clock()))
+        self.run(self.session.data_listening(self.listener.port, now=self.owner.clock()))
 
     def _accepted(self, conn) -> None:
         self._stop_listening()  # one connection per PASV/EPSV
         self.data = conn
         self._attach(conn)
-        self.run(self.session.data_connected(self.owner.clock(), conn.remote))
+        self.run(self.session.data_connected(conn.remote, now=self.owner.clock()))
 
     def _attach(self, conn) -> None:
         # only the current data connection may speak to the session (an old one may still be closing)
-        conn.on_data = lambda c, data: c is self.data and self.run(self.session.data_received(data, self.owner.clock()))
-        conn.on_close = lambda c: c is self.data and self.run(self.session.data_closed(self.owner.clock()))
+        clock = self.owner.clock
+        conn.on_data = lambda c, data: c is self.data and self.run(self.session.data_received(data, now=clock()))
+        conn.on_close = lambda c: c is self.data and self.run(self.session.data_closed(now=clock()))
 
     def _data_error(self, why: str) -> None:
         self.net.note(self.owner.host, "data connection failed:", why)
         self.data = None
-        self.run(self.session.data_failed(self.owner.clock(), why))
+        self.run(self.session.data_failed(why, now=self.owner.clock()))
 
     def _timed_out(self) -> None:
         self.timer = None
         if self.listener is not None:
             self._stop_listening()
             self.net.note(self.owner.host, "data timeout:", f"nobody connected in {self.owner.data_timeout:g} s")
-            self.run(self.session.data_failed(self.owner.clock(), "timeout"))
+            self.run(self.session.data_failed("timeout", now=self.owner.clock()))
 
     def _stop_listening(self) -> None:
         if self.timer is not None:
@@ -229,7 +189,7 @@ class _ServerConnection:
             self.data = None
 
     def _control_closed(self) -> None:
-        self.run(self.session.connection_lost(self.owner.clock()))
+        self.run(self.session.connection_lost(now=self.owner.clock()))
         self._close_data()
 
 
@@ -240,8 +200,19 @@ class FtpServerHost:
     carry a real-looking date instead of 1970.
     """
 
-    def __init__(self, host, config: ServerConfig, fs: JailedFS, port: int = FTP_PORT,
-                 data_timeout: float = 20.0, epoch: float = 0.0):
+    def __init__(
+        self,
+        host,
+        config: ServerConfig,
+        fs: JailedFS,
+        port: int = FTP_PORT,
+        data_timeout: float = 20.0,
+        epoch: float = 0.0,
+    ):
+        if isinstance(config.rng, random.SystemRandom):
+            # The real server draws passive ports from the OS (RFC 2577 §8); the simulation
+            # seeds its own, so a lesson shows the same ports every run.
+            config.rng = random.Random(0)
         self.host, self.config, self.fs = host, config, fs
         self.data_timeout, self.epoch = data_timeout, epoch
         self.logs: list[Log] = []
@@ -278,12 +249,13 @@ class FtpClientHost:
     in :attr:`results`.
     """
 
-    def __init__(self, host, server_ip: str, mode: str = "passive", port: int = FTP_PORT,
-                 announce_ip: str | None = None):
+    def __init__(
+        self, host, server_ip: str, mode: str = "passive", port: int = FTP_PORT, announce_ip: str | None = None
+    ):
         self.host, self.server_ip, self.port = host, server_ip, port
         self.client = FTPClient(announce_ip or host.ip, server_ip, mode=mode)
         self.results: list[Done | Failed] = []
-        self.replies: list[_Reply] = []
+        self.replies: list[Reply] = []
         self.control = None
         self.data = None
         self.listener = None
@@ -294,12 +266,13 @@ class FtpClientHost:
     def net(self):
         return self.host.net
 
-    def connect(self) -> "FtpClientHost":
+    def connect(self) -> FtpClientHost:
         self.control = self.host.tcp.connect(
-            (self.server_ip, self.port), flow=CONTROL_FLOW,
-            on_data=lambda c, data: self.run(self.client.receive_data(data, self.net.now)),
-            on_close=lambda c: self.run(self.client.connection_lost(self.net.now)),
-            on_error=lambda c, why: self.run(self.client.connection_lost(self.net.now)),
+            (self.server_ip, self.port),
+            flow=CONTROL_FLOW,
+            on_data=lambda c, data: self.run(self.client.receive(data, now=self.net.now)),
+            on_close=lambda c: self.run(self.client.connection_lost(now=self.net.now)),
+            on_error=lambda c, why: self.run(self.client.connection_lost(now=self.net.now)),
         )
         return self
 
@@ -323,11 +296,11 @@ class FtpClientHost:
         return self.run(self.client.quit())
 
     # -- carrying out effects ------------------------------------------------------
-    def run(self, effects: list) -> None:
+    def run(self, effects: list[ClientEffect]) -> None:
         for effect in effects:
             self._do(effect)
 
-    def _do(self, effect) -> None:
+    def _do(self, effect: ClientEffect) -> None:
         if isinstance(effect, (Done, Failed)):
             self.results.append(effect)
             if isinstance(effect, Failed):
@@ -337,28 +310,29 @@ class FtpClientHost:
         elif isinstance(effect, SendCommand):
             if self.control is not None and self.control.state == "ESTABLISHED":
                 self.control.send(effect.encode())
-        elif isinstance(effect, ConnectData):
+        elif isinstance(effect, DataConnect):
             # passive: we open the data connection to the address 227/229 gave us
             self._close_data()  # a connection left over from a failed command
             self.data = self.host.tcp.connect(
-                (effect.ip, effect.port), flow=DATA_FLOW,
+                (effect.ip, effect.port),
+                flow=DATA_FLOW,
                 on_connect=lambda c: self._flush(),
                 on_error=lambda c, why: c is self.data and self._data_error(why),
             )
             self._attach(self.data)
-        elif isinstance(effect, ListenData):
+        elif isinstance(effect, DataListen):
             # active: listen on a fresh ephemeral port; PORT/EPRT announce it
             self._close_data()
             self.listener = self.host.tcp.listen(0, self._accepted, flow=DATA_FLOW)
-            self.run(self.client.data_listening(self.listener.port, self.net.now))
+            self.run(self.client.data_listening(self.listener.port, now=self.net.now))
         elif isinstance(effect, (SendData, CloseData)):
             self.pending.append(effect)
             self._flush()
 
     def _attach(self, conn) -> None:
         # only the current data connection counts (an old one may still be closing)
-        conn.on_data = lambda c, data: c is self.data and self.client.data_received(data, self.net.now)
-        conn.on_close = lambda c: c is self.data and self.run(self.client.data_closed(self.net.now))
+        conn.on_data = lambda c, data: c is self.data and self.client.data_received(data, now=self.net.now)
+        conn.on_close = lambda c: c is self.data and self.run(self.client.data_closed(now=self.net.now))
 
     def _accepted(self, conn) -> None:
         if self.listener is not None:
@@ -384,7 +358,7 @@ class FtpClientHost:
         self.net.note(self.host, "data connection failed:", why)
         self.data = None
         self.pending.clear()
-        self.run(self.client.data_failed(self.net.now, why))
+        self.run(self.client.data_failed(why, now=self.net.now))
 
     def _close_data(self) -> None:
         self.pending.clear()
@@ -413,18 +387,16 @@ class FtpClientHost:
 class ScriptedClient:
     """A client that just types lines, one after each final reply (like ``telnet host 21``).
 
-    For what a polite client never sends: a PORT to a third host (the bounce,
-    RFC 2577 §3), ``CWD ../../..``. Replies are parsed with the core's
+    For what a polite client never sends: a PORT to a third host (the bounce
+    attack, RFC 2577 §2), ``CWD ../../..``. Replies are parsed with the core's
     :class:`~refimpl.ftp.client.ReplyParser`; 1yz replies are preliminary, so
     the next line waits for the final one (RFC 959 §4.2).
     """
 
     def __init__(self, host, server_ip: str, lines: list[str], port: int = FTP_PORT, gap: float = 0.0):
-        from .client import ReplyParser
-
         self.host, self.lines, self.gap = host, list(lines), gap
         self.parser = ReplyParser()
-        self.replies: list[_Reply] = []
+        self.replies: list[Reply] = []
         register(host.net)
         self.control = host.tcp.connect((server_ip, port), flow=CONTROL_FLOW, on_data=self._data)
 
@@ -461,8 +433,14 @@ def connection_table(trace: Trace) -> str:
         if key not in rows:
             if e.kind != "SYN":
                 continue
-            rows[key] = {"flow": e.flow, "hop": f"{e.src}->{e.dst}", "from": f"{e.src_ip}:{e.src_port}",
-                         "to": f"{e.dst_ip}:{e.dst_port}", "kinds": [], "payload": 0}
+            rows[key] = {
+                "flow": e.flow,
+                "hop": f"{e.src}->{e.dst}",
+                "from": f"{e.src_ip}:{e.src_port}",
+                "to": f"{e.dst_ip}:{e.dst_port}",
+                "kinds": [],
+                "payload": 0,
+            }
         row = rows[key]
         row["kinds"].append("lost " + e.kind if e.lost else e.kind)
         row["payload"] += bool(e.raw) and not e.lost
@@ -482,12 +460,12 @@ def connection_table(trace: Trace) -> str:
 
 
 def add_ftp_helper(nat) -> None:
-    """Give a simulated NAT box an FTP helper, like Linux's ``nf_nat_ftp`` (seed 004: ``ip_nat_ftp``).
+    """Give a simulated NAT box an FTP helper, like Linux's ``nf_nat_ftp`` (once ``ip_nat_ftp``).
 
     A NAT alone breaks active mode: PORT carries the inside address, and the
     server's SYN from port 20 finds no mapping. The helper reads the control
-    connection (only to port 21, as seed 004 warns) and, for each ``PORT``
-    from inside:
+    connection (only to port 21, unless told other ports, as Linux's ``ports=``
+    option) and, for each ``PORT`` from inside:
 
     1. creates a mapping for the announced inside port and allows one inbound
        connection to it, from the server's port 20;

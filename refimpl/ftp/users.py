@@ -1,6 +1,8 @@
 """Who may log in, where they land and what they may do.
 
-The seed names three kinds of FTP user (as vsftpd has them):
+Tutorials name three kinds of FTP user, as vsftpd has them. That is server
+policy, not protocol: RFC 959 §4.1.1 knows only USER, PASS and ACCT, and
+anonymous FTP is a convention (RFC 1635).
 
 * **real** users: an account with a password. We keep a *salted hash* of it
   (``hashlib.scrypt``), never the password itself, so a stolen users file does
@@ -19,6 +21,9 @@ Permissions are letters in pyftpdlib's manner:
     r retrieve (RETR)                   a append (APPE)
     d delete (DELE, RMD)                f rename (RNFR, RNTO)
     m make directory (MKD)              w store (STOR)
+
+The command table (:mod:`refimpl.ftp.commands`) names the letter each command
+needs; the session checks it on the command's path before the handler runs.
 
 Users file: one user a line, ``#`` starts a comment::
 
@@ -49,9 +54,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 16384, 8, 1
 def hash_password(password: str, salt: bytes | None = None) -> str:
     """``scrypt$N$r$p$salt$hash`` with a fresh 16-byte random salt."""
     salt = os.urandom(16) if salt is None else salt
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
-    )
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
@@ -65,14 +68,16 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme == "scrypt":
             n, r, p, salt, digest = params
             got = hashlib.scrypt(
-                password.encode("utf-8"), salt=bytes.fromhex(salt),
-                n=int(n), r=int(r), p=int(p), dklen=len(bytes.fromhex(digest)),
+                password.encode("utf-8"),
+                salt=bytes.fromhex(salt),
+                n=int(n),
+                r=int(r),
+                p=int(p),
+                dklen=len(bytes.fromhex(digest)),
             )
         elif scheme == "pbkdf2_sha256":
             iterations, salt, digest = params
-            got = hashlib.pbkdf2_hmac(
-                "sha256", password.encode("utf-8"), bytes.fromhex(salt), int(iterations)
-            )
+            got = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), bytes.fromhex(salt), int(iterations))
         else:
             return False
         return hmac.compare_digest(got, bytes.fromhex(digest))
@@ -138,7 +143,7 @@ class UserDB:
 
     # -- loading ----------------------------------------------------------
     @classmethod
-    def parse(cls, text: str, **anonymous_settings) -> "UserDB":
+    def parse(cls, text: str, **anonymous_settings) -> UserDB:
         users = []
         for number, raw in enumerate(text.splitlines(), 1):
             line = raw.split("#", 1)[0].strip()
@@ -162,7 +167,7 @@ class UserDB:
         return cls(users, **anonymous_settings)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, **anonymous_settings) -> "UserDB":
+    def load(cls, path: str | os.PathLike, **anonymous_settings) -> UserDB:
         with open(path, encoding="utf-8") as f:
             return cls.parse(f.read(), **anonymous_settings)
 
@@ -176,8 +181,9 @@ class UserDB:
             dir_perms = {}
             if self.anonymous_upload_dir:
                 dir_perms[self.anonymous_upload_dir] = READ_PERMS + "w"
-            return Account(name, "anonymous", self.anonymous_home, READ_PERMS,
-                           dir_perms, may_overwrite=False, ident=password)
+            return Account(
+                name, "anonymous", self.anonymous_home, READ_PERMS, dir_perms, may_overwrite=False, ident=password
+            )
         user = self.users.get(name)
         if user is None:
             # Spend the same time as for a real user, so the answer's delay does
@@ -202,8 +208,15 @@ def _dummy_hash() -> str:
     return _DUMMY[0]
 
 
-def user_line(name: str, password: str, home: str = "", perms: str = ALL_PERMS,
-              kind: str = "real", maps_to: str = "", salt: bytes | None = None) -> str:
+def user_line(
+    name: str,
+    password: str,
+    home: str = "",
+    perms: str = ALL_PERMS,
+    kind: str = "real",
+    maps_to: str = "",
+    salt: bytes | None = None,
+) -> str:
     """One line for the users file, with the password hashed."""
     fields_ = [name, kind, hash_password(password, salt), home, perms]
     if maps_to:

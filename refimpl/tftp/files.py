@@ -4,7 +4,7 @@ TFTP has no login (RFC 1350 §1: "it cannot list directories, and currently
 has no provisions for user authentication"), so anyone who can reach UDP 69
 can read whatever the server offers. A server must therefore serve one
 directory and nothing outside it; :class:`DiskFiles` sends every name through
-the FTP course's jail (:mod:`refimpl.ftp.jail`), so ``../../etc/passwd``,
+the FTP course's jail (:mod:`refimpl.jail`), so ``../../etc/passwd``,
 absolute paths, symbolic links out of the root and NUL bytes all stay out.
 
 An upload is written to a hidden temporary file and renamed into place only
@@ -19,7 +19,7 @@ import os
 import tempfile
 from typing import BinaryIO
 
-from refimpl.ftp.jail import JailedFS
+from refimpl.jail import JailedFS
 
 
 class Upload:

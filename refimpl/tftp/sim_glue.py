@@ -4,7 +4,8 @@
   gets a socket on a new port, the transfer's TID (RFC 1350 §4), exactly as
   the asyncio driver does on a real machine.
 * :class:`TftpClientHost` reads (``get``) and writes (``put``) files.
-* :func:`describe_tftp` is the decoder the trace uses, so every event reads
+* The trace names each packet with :func:`refimpl.tftp.describe.describe_datagram`,
+  as the capture reader and the server's log do, so every event reads
   ``DATA block=3 512 bytes`` or ``ERROR code=1 (FILE_NOT_FOUND) File not found``.
 
 TFTP's ports change after the request, so the trace cannot recognise the
@@ -17,29 +18,29 @@ Nothing here decides anything about TFTP: every rule lives in the core.
 from __future__ import annotations
 
 import io
-from typing import Any
 
-from .packets import TFTP_PORT, PacketError, decode, kind
-from .server import ServerConfig, TftpServer
-from .transfer import Note, Send, Transfer
 from . import client as tftp_client
+from .describe import describe_datagram
+from .packets import TFTP_PORT
+from .server import NewTransfer, ServerConfig, TftpServer
+from .transfer import Note, Send, Transfer
 
 FLOW = "tftp"
 
 
-def describe_tftp(raw: bytes) -> tuple[str, str, Any]:
-    """Decoder for the simulator: ``raw`` -> ``(kind, summary, packet)``."""
-    try:
-        packet = decode(raw)
-    except PacketError as exc:
-        return "?", f"not TFTP: {exc}", None
-    return kind(packet), packet.summary(), packet
-
-
 def register(net) -> None:
     """Make ``net``'s trace read TFTP in the ``"tftp"`` flow and on port 69."""
-    net.describe(FLOW, describe_tftp, flow=FLOW)
-    net.describe(("udp", TFTP_PORT), describe_tftp, flow=FLOW)
+    net.describe(FLOW, describe_datagram, flow=FLOW)
+    net.describe(("udp", TFTP_PORT), describe_datagram, flow=FLOW)
+
+
+def _carry_out(net, host, sock, effects: list, notes: bool) -> None:
+    """Send what the core said to send, from ``sock``; its notes go into the trace."""
+    for effect in effects:
+        if isinstance(effect, Send):
+            sock.sendto(effect.data, effect.to, flow=FLOW)
+        elif isinstance(effect, Note) and notes:
+            net.note(host, effect.text)
 
 
 class _Runner:
@@ -51,11 +52,7 @@ class _Runner:
         self.timer = None
 
     def run(self, effects: list) -> None:
-        for effect in effects:
-            if isinstance(effect, Send):
-                self.sock.sendto(effect.data, effect.to, flow=FLOW)
-            elif isinstance(effect, Note) and self.notes:
-                self.net.note(self.host, effect.text)
+        _carry_out(self.net, self.host, self.sock, effects, self.notes)
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -63,22 +60,30 @@ class _Runner:
             self.sock.close()
             if self.on_end is not None:
                 self.on_end(self.transfer)
-        elif self.transfer.deadline is not None:
-            self.timer = self.net.call_at(self.transfer.deadline, self.on_timer)
+        elif self.transfer.get_timer() is not None:
+            self.timer = self.net.call_at(self.transfer.get_timer(), self.on_timer)
 
     def on_datagram(self, packet) -> None:
-        self.run(self.transfer.receive(packet.payload, (packet.src_ip, packet.src_port), self.net.now))
+        self.run(self.transfer.receive(packet.payload, (packet.src_ip, packet.src_port), now=self.net.now))
 
     def on_timer(self) -> None:
         self.timer = None
-        self.run(self.transfer.handle_timer(self.net.now))
+        self.run(self.transfer.handle_timer(now=self.net.now))
 
 
 class TftpServerHost:
     """A TFTP server on UDP ``port`` (69) of a simulated host, serving ``files``."""
 
-    def __init__(self, net, host, files, config: ServerConfig | None = None, port: int = TFTP_PORT,
-                 notes: bool = True, port_range: tuple[int, int] = (50000, 50999)):
+    def __init__(
+        self,
+        net,
+        host,
+        files,
+        config: ServerConfig | None = None,
+        port: int = TFTP_PORT,
+        notes: bool = True,
+        port_range: tuple[int, int] = (50000, 50999),
+    ):
         self.net, self.host, self.notes = net, host, notes
         self.port_range = port_range  # where the transfers' ports come from (tftpd-hpa: --port-range)
         self.server = TftpServer(files, config)
@@ -91,16 +96,18 @@ class TftpServerHost:
 
     def _on_request(self, packet) -> None:
         client = (packet.src_ip, packet.src_port)
-        transfer, refusal = self.server.receive_request(packet.payload, client, self.net.now)
+        effects = self.server.receive(packet.payload, client, now=self.net.now)
         runner = None
         sock = self.host.udp(self._free_port(), lambda p: runner.on_datagram(p), flow=FLOW)  # the new TID
-        if transfer is None:
-            _Runner(self.net, self.host, sock, _Refused(), self.notes).run(refusal)
+        started = [effect.transfer for effect in effects if isinstance(effect, NewTransfer)]
+        if not started:  # refused: the ERROR goes from the new port too, which then closes (RFC 1350 §4)
+            _carry_out(self.net, self.host, sock, effects, self.notes)
+            sock.close()
             return
+        transfer = started[0]
         self.transfers.append(transfer)
         runner = _Runner(self.net, self.host, sock, transfer, self.notes)
-        runner.run(transfer.start(self.net.now))
-
+        runner.run(transfer.start(now=self.net.now))
 
     def _free_port(self) -> int:
         """A port of its own for each transfer (RFC 1350 §4), so 69 stays free for requests."""
@@ -109,12 +116,6 @@ class TftpServerHost:
             if port not in self.host.udp_sockets:
                 return port
         raise OSError(f"{self.host.name}: no free port in {low}-{high}")
-
-
-class _Refused:
-    """Stands in for a transfer when the answer is one ERROR: the socket closes at once."""
-
-    finished, deadline = True, None
 
 
 class TftpClientHost:
@@ -139,8 +140,7 @@ class TftpClientHost:
 
     def put(self, filename: str, data: bytes, at: float | None = None, **options) -> Transfer:
         """Write ``data`` as ``filename`` (WRQ) at time ``at``."""
-        transfer = tftp_client.put(filename, io.BytesIO(data), self.server_ip, server_port=self.server_port,
-                                   **options)  # fmt: skip
+        transfer = tftp_client.put(filename, io.BytesIO(data), self.server_ip, server_port=self.server_port, **options)
         return self._start(transfer, at, None)
 
     def _start(self, transfer: Transfer, at: float | None, on_end) -> Transfer:
@@ -148,5 +148,5 @@ class TftpClientHost:
         runner = None
         sock = self.host.udp(0, lambda p: runner.on_datagram(p), flow=FLOW)
         runner = _Runner(self.net, self.host, sock, transfer, self.notes, on_end)
-        self.net.call_at(self.net.now if at is None else at, lambda: runner.run(transfer.start(self.net.now)))
+        self.net.call_at(self.net.now if at is None else at, lambda: runner.run(transfer.start(now=self.net.now)))
         return transfer
