@@ -59,6 +59,9 @@ def test_broken_notebook_gets_a_clear_error(tmp_path, capsys):
 @pytest.mark.parametrize("folder", ["notebooks", "solutions", "exercises"])
 def test_course_notebooks_are_stored_tidy(folder):
     """No run timestamps in the course's notebooks (python -m refimpl refresh --tidy removes them)."""
-    untidy = [p.name for p in sorted((ROOT / folder).glob("*.ipynb"))
-              if any(refresh.RUN_SPECIFIC[0] in c.get("metadata", {}) for c in json.loads(p.read_text())["cells"])]
+    untidy = [
+        p.name
+        for p in sorted((ROOT / folder).glob("*.ipynb"))
+        if any(refresh.RUN_SPECIFIC[0] in c.get("metadata", {}) for c in json.loads(p.read_text())["cells"])
+    ]
     assert untidy == []

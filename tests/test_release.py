@@ -43,17 +43,22 @@ def test_stub_without_hint_and_top_level_region():
 
 
 def test_hint_with_quotes_is_a_valid_string():
-    stub = notebook.stub_source('    ### BEGIN SOLUTION hint: use "!BBBBI" and it\'s done\n    x = 1\n    ### END SOLUTION')
+    stub = notebook.stub_source(
+        '    ### BEGIN SOLUTION hint: use "!BBBBI" and it\'s done\n    x = 1\n    ### END SOLUTION'
+    )
     namespace = {}
     with pytest.raises(NotImplementedError, match='use "!BBBBI" and it\'s done'):
         exec(stub.strip(), namespace)
 
 
-@pytest.mark.parametrize("source", [
-    "### BEGIN SOLUTION\nx = 1",                          # never closed
-    "x = 1\n### END SOLUTION",                            # end without begin
-    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "### BEGIN SOLUTION\nx = 1",  # never closed
+        "x = 1\n### END SOLUTION",  # end without begin
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+    ],
+)
 def test_broken_regions_are_reported(source):
     with pytest.raises(notebook.NotebookError):
         notebook.stub_source(source)
@@ -62,14 +67,19 @@ def test_broken_regions_are_reported(source):
 def test_exercise_keeps_ids_and_check_outputs_but_hides_answers():
     solution = notebook.read(FIXTURE / "assignment.ipynb")
     exercise = notebook.exercise_from(solution)
-    assert [c.get("id") for c in exercise.cells] == [c.get("id") for c in solution.cells]
-    for sol, ex in zip(solution.cells, exercise.cells):
+    released = [c for c in solution.cells if not (notebook.check_meta(c) or {}).get("hidden")]
+    assert len(released) < len(solution.cells)  # the fixture has hidden checks, and they are left out
+    assert [c.get("id") for c in exercise.cells] == [c.get("id") for c in released]
+    for sol, ex in zip(released, exercise.cells):
         if notebook.is_check(sol):
-            assert ex.source == sol.source and ex.outputs == sol.outputs and ex.metadata == sol.metadata
+            assert ex.source == sol.source and ex.outputs == sol.outputs
+            assert ex.metadata["course"] == {**sol.metadata["course"], "expected": notebook.canonical_text(sol.outputs)}
         elif sol.cell_type == "code" and notebook.has_solution(sol.source):
             assert "NotImplementedError" in ex.source and "BEGIN SOLUTION" not in ex.source
             assert ex.outputs == [] and ex.execution_count is None
     assert solution.cells[2].source != exercise.cells[2].source  # the input was not modified
+    covers = {h["task"]: h["covers"] for h in exercise.metadata["course"]["hidden_checks"]}
+    assert covers["header-size"] == "the xid's byte order"
 
 
 @pytest.mark.parametrize("solution, exercise", PAIRS)

@@ -1,17 +1,19 @@
-"""Tools for teachers: release exercises from solutions, and grade submissions.
+"""Tools for teachers (and one for students): release, grade, self-check.
 
-- ``release``   turns ``solutions/NN.ipynb`` into ``exercises/NN.ipynb``: every
-                solution region becomes a stub that raises ``NotImplementedError``.
-- ``grade``     runs each student's notebook under pytest + nbval and scores the
-                check cells, which always come from the assignment (never from the
-                student's file).
-- ``notebook``  helpers shared by both: which cell is a check, building the
-                notebook that is actually run.
-- ``guard``     the small piece of the grader that runs *inside* the student's
-                kernel and keeps check cells honest.
-- ``sandbox``   runs pytest + nbval in a subprocess with time, memory and
-                network limits.
-- ``feedback``  turns results into a report a student can act on.
+- ``release``          turns ``solutions/NN.ipynb`` into ``exercises/NN.ipynb``: every
+                       solution region becomes a stub, hidden checks are left out.
+- ``student_release``  writes the course as students get it: lessons, exercises,
+                       refimpl, README, requirements; no solutions, no hidden checks.
+- ``grade``            grades submissions: plans what runs (``assemble``), runs it in
+                       a bubblewrap sandbox (``sandbox``, ``runner``), and compares
+                       each check's answer outside the sandbox.
+- ``check``            the student's self-check: the saved notebook, run afresh,
+                       against the public checks.
+- ``notebook``         notebook conventions shared by all: check cells, hidden
+                       checks, solution regions.
+- ``feedback``         turns results into a report a student can act on.
+- ``python_source``    parses student code from the grader's threads, one at a time.
+- ``refresh``          re-runs an edited notebook and stores it tidy for nbval.
 
 The teacher's guide is ``notebooks/99_for_teachers.ipynb``.
 """

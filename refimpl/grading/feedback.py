@@ -10,10 +10,11 @@ A report is first built as a list of blocks, then rendered to Markdown or HTML.
 
 from __future__ import annotations
 
-import ast
 import difflib
 import html
 import re
+
+from refimpl.grading import python_source
 
 # A hexdump row: offset, then up to 16 two-digit hex bytes (one or two spaces apart).
 HEXDUMP_ROW = re.compile(r"^\s*(?:0x)?[0-9a-fA-F]{4,8}:?\s{1,3}((?:[0-9a-fA-F]{2}(?: {1,2}|$)){1,16})")
@@ -34,10 +35,7 @@ def extract_bytes(text: str) -> bytes | None:
     if tokens:
         return bytes.fromhex(max(tokens, key=len))
     for match in BYTES_LITERAL.finditer(text):
-        try:
-            value = ast.literal_eval(match.group(0))
-        except (ValueError, SyntaxError):
-            continue
+        value = python_source.literal(match.group(0))
         if isinstance(value, bytes) and len(value) >= 4:
             return value
     return None
@@ -57,8 +55,11 @@ def packet_fields(expected: bytes) -> list[tuple[str, int, int]]:
         try:
             from refimpl.dhcp.message import HEADER_FIELDS
 
-            return [(f.name, f.offset, min(f.size, len(expected) - f.offset))
-                    for f in HEADER_FIELDS if f.offset < len(expected)]
+            return [
+                (f.name, f.offset, min(f.size, len(expected) - f.offset))
+                for f in HEADER_FIELDS
+                if f.offset < len(expected)
+            ]
         except Exception:
             pass
     return [(f"bytes {start:#06x}", start, 16) for start in range(0, len(expected), 16)]
@@ -87,15 +88,22 @@ def field_diff(expected: bytes, actual: bytes) -> list[dict]:
                 row["meaning"] = meanings[name]
             rows.append(row)
     if len(actual) != len(expected):
-        rows.append({"field": "length", "offset": min(len(actual), len(expected)),
-                     "expected": expected[covered:], "actual": actual[covered:],
-                     "note": f"expected {len(expected)} bytes, got {len(actual)}"})
+        rows.append(
+            {
+                "field": "length",
+                "offset": min(len(actual), len(expected)),
+                "expected": expected[covered:],
+                "actual": actual[covered:],
+                "note": f"expected {len(expected)} bytes, got {len(actual)}",
+            }
+        )
     return rows
 
 
 def text_diff(expected: str, actual: str, limit: int = 60) -> str:
-    lines = list(difflib.unified_diff(expected.splitlines(), actual.splitlines(),
-                                      "expected", "your output", lineterm="", n=2))
+    lines = list(
+        difflib.unified_diff(expected.splitlines(), actual.splitlines(), "expected", "your output", lineterm="", n=2)
+    )
     if len(lines) > limit:
         lines = lines[:limit] + [f"... ({len(lines) - limit} more diff lines)"]
     return "\n".join(lines)
@@ -106,40 +114,82 @@ def text_diff(expected: str, actual: str, limit: int = 60) -> str:
 
 def blocks_for(grade) -> list[tuple]:
     """The report for one graded submission (see ``grade.Grade``)."""
-    out: list[tuple] = [("h1", f"Feedback for {grade.student}"),
-                        ("p", f"Score: **{_num(grade.score)} / {_num(grade.max_score)}**")]
+    out: list[tuple] = [
+        ("h1", f"Feedback for {grade.student}"),
+        ("p", f"Score: **{_num(grade.score)} / {_num(grade.max_score)}** ({grade.status})"),
+    ]
+    if not grade.sandboxed:
+        out.append(("p", "This submission was graded **without the sandbox** (`--no-sandbox`)."))
     if grade.problems:
         out.append(("h2", "Problems with this submission"))
         out.append(("list", grade.problems))
     out.append(("h2", "Checks"))
-    out.append(("table", [("check", "points", "result")] +
-                [(c.name, f"{_num(c.earned)} / {_num(c.points)}", c.status) for c in grade.checks]))
+    out.append(
+        (
+            "table",
+            [("check", "points", "result")]
+            + [
+                (c.name + (" (hidden)" if c.hidden else ""), f"{_num(c.earned)} / {_num(c.points)}", c.status)
+                for c in grade.checks
+            ],
+        )
+    )
     for check in grade.checks:
-        if check.status == "passed":
+        if check.status == "passed" and not check.stray:
             continue
-        out.append(("h3", f"{check.name}: {check.status}"))
+        title = f"{check.name}: {check.status}" + (
+            f" (hidden: {check.covers})" if check.hidden and check.covers else " (hidden)" if check.hidden else ""
+        )
+        out.append(("h3", title))
         if check.reason:
             out.append(("p", check.reason))
-        if check.actual and check.expected is not None and check.actual != check.expected:
+        if check.where:
+            out.append(("p", "Where it went wrong in your code:"))
+            out.append(("list", check.where))
+        if check.stray and check.hidden:  # its text could show the hidden check's inputs
+            count = len(check.stray.rstrip().splitlines())
+            out.append(
+                (
+                    "p",
+                    f"Your code printed {count} line(s) while this hidden check ran (not counted, and "
+                    "not shown: it would show the check's inputs).",
+                )
+            )
+        elif check.stray:
+            out.append(("p", "Your code printed this while the check ran (shown here, not counted):"))
+            out.append(("code", check.stray.rstrip()[:2000]))
+        if check.hidden:
+            continue  # a hidden check's expected answer stays hidden
+        if check.actual and check.expected is not None and check.status == "wrong output":
             want, got = extract_bytes(check.expected), extract_bytes(check.actual)
             rows = field_diff(want, got) if want is not None and got is not None else []
             if rows:
-                out.append(("p", "Your packet differs from the expected one in these fields "
-                                 "(differing bytes highlighted):"))
+                out.append(
+                    ("p", "Your packet differs from the expected one in these fields (differing bytes highlighted):")
+                )
                 out.append(("bytes", rows))
             else:  # no packet, or the packet found is the same (the difference is elsewhere)
                 out.append(("code", text_diff(check.expected, check.actual)))
-    if grade.student_errors:
-        out.append(("h2", "Errors in your own cells"))
-        out.append(("list", grade.student_errors))
-    if grade.findings:
-        out.append(("h2", "Changes to the assignment's check cells"))
-        out.append(("p", "Check cells always come from the assignment, so these changes had no effect:"))
-        out.append(("list", grade.findings))
-    if grade.suspicious:
-        out.append(("h2", "For the teacher to review"))
-        out.append(("p", "This code reaches for tools that can interfere with grading:"))
-        out.append(("list", grade.suspicious))
+    for title, intro, items in (
+        ("Errors in your own cells", "", grade.student_errors),
+        ("How your notebook was matched to the assignment", "", grade.matching),
+        (
+            "Changes to the assignment's check cells",
+            "Check cells always come from the assignment, so these changes had no effect:",
+            grade.findings,
+        ),
+        (
+            "For the teacher to review",
+            "This code reaches for tools that can interfere with grading or do the task "
+            "for it (a flag, not a penalty):",
+            grade.suspicious,
+        ),
+    ):
+        if items:
+            out.append(("h2", title))
+            if intro:
+                out.append(("p", intro))
+            out.append(("list", items))
     return out
 
 
@@ -166,7 +216,10 @@ def to_markdown(blocks) -> str:
         elif kind == "list":
             lines += [f"- {item}" for item in body] + [""]
         elif kind == "code":
-            lines += ["```diff", body, "```", ""]
+            # A fence longer than any run of backticks in the text: a student's output cannot close it.
+            longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+            fence = "`" * max(3, longest + 1)
+            lines += [fence + "diff", body, fence, ""]
         elif kind == "table":
             head, *rows = body
             lines.append("| " + " | ".join(head) + " |")
@@ -201,10 +254,12 @@ def _inline(text: str) -> str:
 
 
 def to_html(blocks) -> str:
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title>",
-             "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
-             "mark{background:#ffb3b3}td,th{padding:2px 8px;text-align:left}pre{background:#f6f6f6;padding:6px}</style>",
-             "</head><body>"]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
+        "mark{background:#ffb3b3}td,th{padding:2px 8px;text-align:left}pre{background:#f6f6f6;padding:6px}</style>",
+        "</head><body>",
+    ]
     for kind, body in blocks:
         if kind in ("h1", "h2", "h3"):
             parts.append(f"<{kind}>{html.escape(body)}</{kind}>")
@@ -216,17 +271,23 @@ def to_html(blocks) -> str:
             parts.append(f"<pre>{html.escape(body)}</pre>")
         elif kind == "table":
             head, *rows = body
-            parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
-                         + "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                                   for row in rows) + "</table>")
+            parts.append(
+                "<table><tr>"
+                + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+                + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+                + "</table>"
+            )
         elif kind == "bytes":
             parts.append("<table><tr><th>field</th><th>offset</th><th>expected</th><th>yours</th></tr>")
             for row in body:
                 note = row.get("note") or row.get("meaning") or ""
-                parts.append(f"<tr><td title='{html.escape(note, quote=True)}'>{html.escape(row['field'])}</td>"
-                             f"<td>{row['offset']}</td>"
-                             f"<td><code>{_hex_html(row['expected'], row['actual'])}</code></td>"
-                             f"<td><code>{_hex_html(row['actual'], row['expected'])}</code></td></tr>")
+                parts.append(
+                    f"<tr><td title='{html.escape(note, quote=True)}'>{html.escape(row['field'])}</td>"
+                    f"<td>{row['offset']}</td>"
+                    f"<td><code>{_hex_html(row['expected'], row['actual'])}</code></td>"
+                    f"<td><code>{_hex_html(row['actual'], row['expected'])}</code></td></tr>"
+                )
             parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -9,10 +9,14 @@ its outputs must be stored again. This does it the same way every time:
    kept so a saved notebook still shows its widgets);
 2. drop what changes on every run and means nothing to a reader: the
    ``execution`` timestamps Jupyter puts in each cell's metadata;
-3. write it back the way Jupyter does (1-space indent), so a diff shows only
+3. store pictures compactly (:mod:`refimpl.viz.compact`): palette PNGs,
+   widget state without its ``null`` layout properties, and a question's Check
+   control as its plain-text stand-in (it needs a kernel anyway), so a lesson
+   file stays small (nbval compares none of what this changes);
+4. write it back the way Jupyter does (1-space indent), so a diff shows only
    what really changed.
 
-``--tidy`` does only steps 2 and 3, without running anything. A notebook whose
+``--tidy`` does only steps 2 to 4, without running anything. A notebook whose
 run fails is left exactly as it was, and the failing cell is named.
 After refreshing a notebook in ``solutions/``, run ``python -m refimpl release
 solutions exercises`` so its exercise follows.
@@ -25,6 +29,7 @@ import sys
 from pathlib import Path
 
 from refimpl.grading import notebook
+
 
 class RefreshError(Exception):
     """A cell failed while refreshing; the notebook file was not touched."""
@@ -49,8 +54,13 @@ def execute(nb, folder: Path, timeout: float = 600.0) -> None:
     """Run every cell in a fresh kernel started in ``folder``; raises on the first failing cell."""
     from nbclient import NotebookClient  # only when running: importing it costs ~0.3 s
 
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
-                   store_widget_state=True).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(folder)}},
+        store_widget_state=True,
+    ).execute()
 
 
 def refresh(path: Path, run: bool = True) -> str:
@@ -62,6 +72,11 @@ def refresh(path: Path, run: bool = True) -> str:
         except Exception as exc:  # nbclient's CellExecutionError, a dead kernel, a timeout
             raise RefreshError(_what_failed(nb, exc)) from None
     cleaned = tidy(nb)
+    from refimpl.viz.compact import compact_outputs, compact_widget_state, drop_kernel_only_widgets
+
+    compact_outputs(nb)
+    drop_kernel_only_widgets(nb)
+    compact_widget_state(nb)
     notebook.write(nb, path)
     return f"{path}: {'ran every cell, ' if run else ''}{cleaned} cell(s) tidied"
 
