@@ -1,0 +1,86 @@
+"""Pictures of a DNS message in text, derived from the same tables that encode it.
+
+:func:`header_diagram_text` draws the 12-byte header the way RFC 1035 §4.1.1
+does (16 bits to a row), from :data:`~refimpl.dns.message.HEADER_FIELDS`, with
+a message's values when one is given. :func:`layout` says which bytes of an
+encoded message belong to which piece (header fields, each question, each
+record's name, TYPE, CLASS, TTL, RDLENGTH and RDATA), for hexdumps that mark a
+field, as :meth:`refimpl.dns.message.Message` does not keep offsets itself.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .message import HEADER_FIELDS, HEADER_SIZE, SECTIONS, decode
+from .names import decode_name
+
+ROW_BITS = 16  # RFC 1035 §4.1.1 draws the header 16 bits wide
+CELL = 3  # characters per bit: "+--"
+
+
+class Span(NamedTuple):
+    name: str
+    offset: int
+    size: int
+
+
+def header_diagram_text(msg=None) -> str:
+    """The header as RFC 1035 draws it; each box shows the field's name, or its value in ``msg``."""
+    ruler = "  " + "".join(f"{bit:>2} " for bit in range(ROW_BITS))
+    border = "+" + "--+" * ROW_BITS
+    lines = [ruler.rstrip(), border]
+    for row_start in range(0, HEADER_SIZE * 8, ROW_BITS):
+        cells = [f for f in HEADER_FIELDS if row_start <= f.bit < row_start + ROW_BITS]
+        line = "|"
+        for f in cells:
+            width = f.bits * CELL - 1
+            text = f.name.upper() if msg is None else _value_text(msg, f.name)
+            line += text[:width].center(width) + "|"
+        lines += [line, border]
+    return "\n".join(lines)
+
+
+def _value_text(msg, name: str) -> str:
+    counts = {
+        "qdcount": len(msg.questions),
+        "ancount": len(msg.answer),
+        "nscount": len(msg.authority),
+        "arcount": len(msg.additional) + (msg.edns is not None),
+    }
+    if name in counts:
+        return f"{name.upper()}={counts[name]}"
+    value = getattr(msg, name)
+    if name == "rcode":
+        value &= 0xF
+    if isinstance(value, bool):
+        return str(int(value))
+    return f"{name.upper()}={int(value)}" if name in ("id",) else str(int(value))
+
+
+def layout(data: bytes) -> list[Span]:
+    """Where each piece of the encoded message ``data`` lies (raises MessageError on bad bytes)."""
+    msg = decode(data)  # checks everything first, so the walk below cannot fail
+    spans = [Span(f.name, f.bit // 8, max(1, f.bits // 8)) for f in HEADER_FIELDS if f.bits % 8 == 0]
+    spans.insert(1, Span("flags", 2, 2))
+    position = HEADER_SIZE
+    for i in range(len(msg.questions)):
+        _, end = decode_name(data, position)
+        spans += [Span(f"question[{i}] name", position, end - position), Span(f"question[{i}] type+class", end, 4)]
+        position = end + 4
+    counts = [len(msg.answer), len(msg.authority), len(msg.additional) + (msg.edns is not None)]
+    for section, count in zip(SECTIONS, counts):
+        for i in range(count):
+            where = f"{section}[{i}]"
+            _, end = decode_name(data, position)
+            length = int.from_bytes(data[end + 8 : end + 10], "big")
+            spans += [
+                Span(f"{where} name", position, end - position),
+                Span(f"{where} type", end, 2),
+                Span(f"{where} class", end + 2, 2),
+                Span(f"{where} ttl", end + 4, 4),
+                Span(f"{where} rdlength", end + 8, 2),
+                Span(f"{where} rdata", end + 10, length),
+            ]
+            position = end + 10 + length
+    return spans
