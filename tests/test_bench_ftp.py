@@ -70,10 +70,12 @@ def test_run_output_lines_parse(monkeypatch):
     """The section's lines, with only our server (peers may be missing here), parse as rows and ratios."""
     monkeypatch.setattr(ftp, "CROWD_TIMEOUT", 20.0)
     lines = ftp.run(size=1_000_000, rounds=1, crowd=5, peers=("ours",))
-    row = re.compile(r"^  (RETR|STOR|LOGIN)\s+(\S+)\s+best\s+(\d+) (MB/s|logins/s)\s+median\s+(\d+) \4\s+\((\d+) runs\)")
+    row = re.compile(
+        r"^  (RETR|STOR|LOGIN)\s+(\S+)\s+best\s+(\d+) (MB/s|logins/s)\s+median\s+(\d+) \4\s+\((\d+) runs\)"
+    )
     rows = [m.groups() for m in map(row.match, lines) if m]
     assert {(kind, name) for kind, name, *_ in rows} == {("RETR", "ours"), ("STOR", "ours"), ("LOGIN", "ours")}
-    for kind, name, best, unit, median, runs in rows:
+    for kind, _name, best, _unit, median, runs in rows:
         assert int(best) >= int(median) >= 0
         assert int(runs) == (ftp.RETR_PER_ROUND if kind == "RETR" else 1)
     assert not any("failed clients" in line for line in lines)
@@ -81,7 +83,8 @@ def test_run_output_lines_parse(monkeypatch):
 
 def test_ratio_lines_and_skips():
     assert ftp.ratio_lines("RETR", {"ours": [200.0, 90.0, 100.0], "vsftpd": [100.0, 80.0, 50.0]}) == [
-        "  RETR   ratio ours/vsftpd: 2.00 best, 1.25 median"]
+        "  RETR   ratio ours/vsftpd: 2.00 best, 1.25 median"
+    ]
     assert ftp.ratio_lines("RETR", {"ours": [200.0]}) == []
 
 

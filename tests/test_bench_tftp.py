@@ -72,11 +72,14 @@ def test_run_output_lines_parse_and_nothing_is_left(tmp_path, monkeypatch):
     need_tools()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     lines = tftp.run(size=300_000, rounds=2, crowd_clients=5, crowd_rounds=1)
-    row = re.compile(r"^  (512|1428|CROWD)\s+(ours|tftpd-hpa)\s+best\s+([\d.]+) (MB/s|files/s)\s+"
-                     r"median\s+([\d.]+) \4\s+\((\d+) runs\)")  # fmt: skip
+    row = re.compile(
+        r"^  (512|1428|CROWD)\s+(ours|tftpd-hpa)\s+best\s+([\d.]+) (MB/s|files/s)\s+"
+        r"median\s+([\d.]+) \4\s+\((\d+) runs\)"
+    )
     rows = [m.groups() for m in map(row.match, lines) if m]
     assert {(label, name) for label, name, *_ in rows} == {
-        (label, name) for label in ("512", "1428", "CROWD") for name in ("ours", "tftpd-hpa")}, lines
+        (label, name) for label in ("512", "1428", "CROWD") for name in ("ours", "tftpd-hpa")
+    }, lines
     for label, _, best, _, median, runs in rows:
         assert float(best) >= float(median) > 0
         assert int(runs) == (1 if label == "CROWD" else 2)
@@ -88,7 +91,8 @@ def test_run_output_lines_parse_and_nothing_is_left(tmp_path, monkeypatch):
 
 def test_ratio_line():
     assert tftp.ratio_line("512", {"ours": [5.0, 4.0, 3.0], "tftpd-hpa": [10.0, 8.0, 2.0]}) == [
-        "  512     ratio ours/tftpd-hpa: 0.50 best, 0.50 median"]
+        "  512     ratio ours/tftpd-hpa: 0.50 best, 0.50 median"
+    ]
     assert tftp.ratio_line("512", {"ours": [5.0]}) == []
 
 

@@ -12,10 +12,24 @@ import io
 import os
 
 import pytest
-from tftp_loop import CLIENT, SERVER_IP, Loop, Recording, run_get, run_put
+from tftp_loop import CLIENT, SERVER_IP, Loop, Recording, accept, run_get, run_put
 
-from refimpl.tftp import (Ack, Data, DiskFiles, Error, ErrorCode, MemoryFiles, Opcode, OptionAck, Request, Send,
-                          ServerConfig, TftpServer, get, put)  # fmt: skip
+from refimpl.tftp import (
+    Ack,
+    Data,
+    DiskFiles,
+    Error,
+    ErrorCode,
+    MemoryFiles,
+    Opcode,
+    OptionAck,
+    Request,
+    Send,
+    ServerConfig,
+    TftpServer,
+    get,
+    put,
+)
 from refimpl.tftp import files as files_module
 
 SERVER_TID = (SERVER_IP, 50001)
@@ -31,13 +45,16 @@ def errors(loop: Loop) -> list[tuple[int, str]]:
 
 
 # -- refusals at port 69 -------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("files", "direction", "mode", "code"), [
-    (MemoryFiles({}), "get", "octet", ErrorCode.FILE_NOT_FOUND),
-    (MemoryFiles({"f": b"x"}), "put", "octet", ErrorCode.ACCESS_VIOLATION),  # uploads not allowed
-    (MemoryFiles({"f": b"x"}, writable=True), "put", "octet", ErrorCode.FILE_EXISTS),
-    (MemoryFiles({"f": b"x"}), "get", "mail", ErrorCode.ILLEGAL_OPERATION),  # RFC 1350 §1: mail is obsolete
-    (MemoryFiles({}, writable=True), "put", "mail", ErrorCode.ILLEGAL_OPERATION),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("files", "direction", "mode", "code"),
+    [
+        (MemoryFiles({}), "get", "octet", ErrorCode.FILE_NOT_FOUND),
+        (MemoryFiles({"f": b"x"}), "put", "octet", ErrorCode.ACCESS_VIOLATION),  # uploads not allowed
+        (MemoryFiles({"f": b"x"}, writable=True), "put", "octet", ErrorCode.FILE_EXISTS),
+        (MemoryFiles({"f": b"x"}), "get", "mail", ErrorCode.ILLEGAL_OPERATION),  # RFC 1350 §1: mail is obsolete
+        (MemoryFiles({}, writable=True), "put", "mail", ErrorCode.ILLEGAL_OPERATION),
+    ],
+)
 def test_refusals_are_one_error_from_a_new_port_and_the_client_stops(files, direction, mode, code):
     """RFC 1350 §4 and §7: the request is refused with one ERROR (its code from the appendix), sent from
     a fresh port to the requester; the client ends without answering it."""
@@ -54,17 +71,20 @@ def test_refusals_are_one_error_from_a_new_port_and_the_client_stops(files, dire
     assert loop.server_transfers == []
 
 
-@pytest.mark.parametrize(("raw", "why"), [
-    (Ack(0).encode(), "only RRQ and WRQ"),
-    (Data(1, b"x").encode(), "only RRQ and WRQ"),
-    (OptionAck({}).encode(), "only RRQ and WRQ"),
-    (b"\x00\x01f\x00", "malformed request"),
-    (b"\x00\x09junk", "malformed request"),
-    (b"", "malformed request"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (Ack(0).encode(), "only RRQ and WRQ"),
+        (Data(1, b"x").encode(), "only RRQ and WRQ"),
+        (OptionAck({}).encode(), "only RRQ and WRQ"),
+        (b"\x00\x01f\x00", "malformed request"),
+        (b"\x00\x09junk", "malformed request"),
+        (b"", "malformed request"),
+    ],
+)
 def test_port_69_answers_anything_but_a_request_with_error_4(raw, why):
     """RFC 1350 §4, §5: only RRQ and WRQ open a transfer; anything else (or junk) is an illegal operation."""
-    transfer, effects = TftpServer(MemoryFiles({"f": b"x"})).receive_request(raw, CLIENT, 0.0)
+    transfer, effects = accept(TftpServer(MemoryFiles({"f": b"x"})), raw, CLIENT)
     assert transfer is None
     [error] = sends(effects)
     assert error.code == ErrorCode.ILLEGAL_OPERATION and why in error.message
@@ -98,19 +118,19 @@ def test_max_upload_also_holds_for_an_upload_that_announces_no_size(tmp_path):
 def test_client_answers_an_unacceptable_oack_with_error_8(oack):
     """RFC 2347: an OACK the client cannot accept (larger blksize, an option not asked) -> ERROR 8, end."""
     client = get("f", Recording(), SERVER_IP, blksize=512)
-    client.start(0.0)
-    effects = client.receive(OptionAck(oack).encode(), SERVER_TID, 0.1)
+    client.start(now=0.0)
+    effects = client.receive(OptionAck(oack).encode(), SERVER_TID, now=0.1)
     [error] = sends(effects)
     assert error.code == ErrorCode.OPTION_REFUSED and effects[0].to == SERVER_TID
     assert client.finished and not client.ok and "refused the OACK" in client.error
-    assert client.handle_timer(99.0) == [] and client.receive(Data(1, b"x").encode(), SERVER_TID, 99.0) == []
+    assert client.handle_timer(now=99.0) == [] and client.receive(Data(1, b"x").encode(), SERVER_TID, now=99.0) == []
 
 
 def test_an_oack_to_a_request_without_options_is_refused():
     """RFC 2347: a server may only send OACK in answer to options; to a plain WRQ it is ERROR 8."""
     client = put("f", io.BytesIO(b"abc"), SERVER_IP)
-    client.start(0.0)
-    [error] = sends(client.receive(OptionAck({"blksize": "512"}).encode(), SERVER_TID, 0.1))
+    client.start(now=0.0)
+    [error] = sends(client.receive(OptionAck({"blksize": "512"}).encode(), SERVER_TID, now=0.1))
     assert error.code == ErrorCode.OPTION_REFUSED and not client.ok
 
 
@@ -120,27 +140,27 @@ def test_an_error_from_the_peer_ends_the_transfer_without_an_answer(side):
     """RFC 1350 §7: an ERROR ends the transfer and is neither acknowledged nor retransmitted."""
     if side.startswith("client"):
         transfer = get("f", Recording(), SERVER_IP) if "get" in side else put("f", io.BytesIO(b"x" * 600), SERVER_IP)
-        transfer.start(0.0)
+        transfer.start(now=0.0)
         peer = SERVER_TID
     else:
         files = MemoryFiles({"f": b"x" * 600}, writable=True)
         request = Request(Opcode.RRQ if "RRQ" in side else Opcode.WRQ, "f" if "RRQ" in side else "new")
-        transfer, _ = TftpServer(files).receive_request(request.encode(), CLIENT, 0.0)
-        transfer.start(0.0)
+        transfer, _ = accept(TftpServer(files), request.encode(), CLIENT)
+        transfer.start(now=0.0)
         peer = CLIENT
-    effects = transfer.receive(Error(ErrorCode.DISK_FULL, "Disk full").encode(), peer, 0.2)
+    effects = transfer.receive(Error(ErrorCode.DISK_FULL, "Disk full").encode(), peer, now=0.2)
     assert sends(effects) == []
     assert transfer.finished and not transfer.ok and "ERROR 3: Disk full" in transfer.error
-    assert transfer.handle_timer(100.0) == []  # nothing is sent again
+    assert transfer.handle_timer(now=100.0) == []  # nothing is sent again
 
 
 def test_an_error_during_a_get_keeps_what_arrived_in_the_callers_file():
     """RFC 1350 §7: the client learns of the end from the ERROR; the caller's file is not closed."""
     into = Recording()
     client = get("f", into, SERVER_IP)
-    client.start(0.0)
-    client.receive(Data(1, b"a" * 512).encode(), SERVER_TID, 0.1)
-    client.receive(Error(0, "server shutting down").encode(), SERVER_TID, 0.2)
+    client.start(now=0.0)
+    client.receive(Data(1, b"a" * 512).encode(), SERVER_TID, now=0.1)
+    client.receive(Error(0, "server shutting down").encode(), SERVER_TID, now=0.2)
     assert into.getvalue() == b"a" * 512 and not into.closed and into.close_calls == 0
 
 
@@ -148,17 +168,17 @@ def test_an_error_during_a_get_keeps_what_arrived_in_the_callers_file():
 def test_a_receiver_answers_a_packet_it_cannot_take_with_error_4(packet):
     """RFC 1350 §5: a receiver expects DATA; an ACK, a request or an OACK mid-transfer is illegal."""
     files = MemoryFiles({}, writable=True)
-    transfer, _ = TftpServer(files).receive_request(Request(Opcode.WRQ, "new").encode(), CLIENT, 0.0)
-    transfer.start(0.0)
-    [error] = sends(transfer.receive(packet.encode(), CLIENT, 0.1))
+    transfer, _ = accept(TftpServer(files), Request(Opcode.WRQ, "new").encode(), CLIENT)
+    transfer.start(now=0.0)
+    [error] = sends(transfer.receive(packet.encode(), CLIENT, now=0.1))
     assert error.code == ErrorCode.ILLEGAL_OPERATION and not transfer.ok and "/new" not in files.files
 
 
 def test_a_malformed_packet_from_the_peer_ends_with_error_4():
     """RFC 1350 §5: junk from the peer's TID cannot be part of the transfer: ERROR 4, the transfer ends."""
     client = get("f", Recording(), SERVER_IP)
-    client.start(0.0)
-    [error] = sends(client.receive(b"\x00\x03\x00", SERVER_TID, 0.1))
+    client.start(now=0.0)
+    [error] = sends(client.receive(b"\x00\x03\x00", SERVER_TID, now=0.1))
     assert error.code == ErrorCode.ILLEGAL_OPERATION and "malformed" in client.error
 
 
@@ -167,10 +187,10 @@ def test_data_longer_than_blksize_is_error_4(negotiated):
     """RFC 2348, RFC 1350 §6: a block is at most blksize bytes (512, or the negotiated size)."""
     limit = negotiated or 512
     client = get("f", Recording(), SERVER_IP, blksize=negotiated)
-    client.start(0.0)
+    client.start(now=0.0)
     if negotiated:
-        client.receive(OptionAck({"blksize": "8"}).encode(), SERVER_TID, 0.05)
-    [error] = sends(client.receive(Data(1, b"x" * (limit + 1)).encode(), SERVER_TID, 0.1))
+        client.receive(OptionAck({"blksize": "8"}).encode(), SERVER_TID, now=0.05)
+    [error] = sends(client.receive(Data(1, b"x" * (limit + 1)).encode(), SERVER_TID, now=0.1))
     assert error.code == ErrorCode.ILLEGAL_OPERATION and f"more than blksize {limit}" in error.message
     assert client.file.file.getvalue() == b""  # nothing of it was stored
 
@@ -178,9 +198,9 @@ def test_data_longer_than_blksize_is_error_4(negotiated):
 def test_data_longer_than_blksize_on_an_upload_stores_nothing():
     """RFC 1350 §6: the server's receiver refuses an oversized block with ERROR 4 and keeps no file."""
     files = MemoryFiles({}, writable=True)
-    transfer, _ = TftpServer(files).receive_request(Request(Opcode.WRQ, "new").encode(), CLIENT, 0.0)
-    transfer.start(0.0)
-    [error] = sends(transfer.receive(Data(1, b"x" * 513).encode(), CLIENT, 0.1))
+    transfer, _ = accept(TftpServer(files), Request(Opcode.WRQ, "new").encode(), CLIENT)
+    transfer.start(now=0.0)
+    [error] = sends(transfer.receive(Data(1, b"x" * 513).encode(), CLIENT, now=0.1))
     assert error.code == ErrorCode.ILLEGAL_OPERATION and "/new" not in files.files
 
 
@@ -194,19 +214,19 @@ def test_a_client_with_no_server_gives_up_after_max_retries():
     loop.run()
     assert [(s.kind, s.time) for s in loop.log] == [("RRQ", 0.0), ("RRQ", 2.0), ("RRQ", 6.0), ("RRQ", 14.0)]
     assert client.finished and not client.ok and client.error == "no answer after 3 retransmissions"
-    assert client.handle_timer(100.0) == [] and client.receive(Data(1).encode(), SERVER_TID, 100.0) == []
+    assert client.handle_timer(now=100.0) == [] and client.receive(Data(1).encode(), SERVER_TID, now=100.0) == []
 
 
 def test_a_server_whose_client_vanished_gives_up_after_max_retries():
     """RFC 1123 §4.2.3.2: the server's DATA is sent 1 + max_retries times, waiting 1, 2, 4... timeouts, then
     it stops."""
-    transfer, _ = TftpServer(MemoryFiles({"f": b"x" * 2000}), ServerConfig(timeout=1.5, max_retries=2)) \
-        .receive_request(Request(Opcode.RRQ, "f").encode(), CLIENT, 0.0)  # fmt: skip
-    sent = sends(transfer.start(0.0))
+    server = TftpServer(MemoryFiles({"f": b"x" * 2000}), ServerConfig(timeout=1.5, max_retries=2))
+    transfer, _ = accept(server, Request(Opcode.RRQ, "f").encode(), CLIENT)
+    sent = sends(transfer.start(now=0.0))
     times = []
     while not transfer.finished:
-        times.append(transfer.deadline)
-        sent += sends(transfer.handle_timer(transfer.deadline))
+        times.append(transfer.get_timer())
+        sent += sends(transfer.handle_timer(now=transfer.get_timer()))
     assert sent == [Data(1, b"x" * 512)] * 3 and times == [1.5, 4.5, 10.5]
     assert not transfer.ok and "no answer after 2 retransmissions" in transfer.error
     assert transfer.file_closed
@@ -215,8 +235,8 @@ def test_a_server_whose_client_vanished_gives_up_after_max_retries():
 def test_a_timer_called_early_does_nothing():
     """The driver may wake up early: before the deadline handle_timer sends nothing."""
     client = get("f", Recording(), SERVER_IP)
-    client.start(0.0)
-    assert client.handle_timer(0.5) == [] and client.retries == 0
+    client.start(now=0.0)
+    assert client.handle_timer(now=0.5) == [] and client.retries == 0
 
 
 # -- the disk fills up ------------------------------------------------------------------------------------------
@@ -356,7 +376,7 @@ def _started_get():
     from refimpl.tftp import get
 
     transfer = get("boot.txt", io.BytesIO(), "192.0.2.1")
-    transfer.start(0.0)
+    transfer.start(now=0.0)
     return transfer
 
 
@@ -366,10 +386,10 @@ def test_an_error_from_a_stranger_is_not_answered():
     from refimpl.tftp import Data, Error, Send
 
     transfer = _started_get()
-    transfer.receive(Data(1, b"x" * 512).encode(), ("192.0.2.1", 50000), 0.1)  # the server's TID
-    effects = transfer.receive(Error(0, "who are you").encode(), ("192.0.2.1", 50001), 0.2)
+    transfer.receive(Data(1, b"x" * 512).encode(), ("192.0.2.1", 50000), now=0.1)  # the server's TID
+    effects = transfer.receive(Error(0, "who are you").encode(), ("192.0.2.1", 50001), now=0.2)
     assert not [e for e in effects if isinstance(e, Send)] and not transfer.finished
-    effects = transfer.receive(Data(2, b"y").encode(), ("192.0.2.1", 50001), 0.3)  # not an ERROR: ERROR 5
+    effects = transfer.receive(Data(2, b"y").encode(), ("192.0.2.1", 50001), now=0.3)  # not an ERROR: ERROR 5
     assert [e.packet.code for e in effects if isinstance(e, Send)] == [5] and not transfer.finished
 
 
@@ -379,15 +399,15 @@ def test_after_the_last_block_nothing_undoes_the_success():
 
     transfer = _started_get()
     server = ("192.0.2.1", 50000)
-    transfer.receive(Data(1, b"short").encode(), server, 0.1)
+    transfer.receive(Data(1, b"short").encode(), server, now=0.1)
     assert transfer.complete and transfer.ok and not transfer.finished
     for junk in (Error(0, "late").encode(), b"\x00", b"\x00\x04\x00\x01"):
-        effects = transfer.receive(junk, server, 0.2)
+        effects = transfer.receive(junk, server, now=0.2)
         assert not [e for e in effects if isinstance(e, Send)]
         assert transfer.ok and not transfer.finished
-    again = transfer.receive(Data(1, b"short").encode(), server, 0.3)  # still answers the last DATA
+    again = transfer.receive(Data(1, b"short").encode(), server, now=0.3)  # still answers the last DATA
     assert [e.packet.block for e in again if isinstance(e, Send)] == [1]
-    transfer.handle_timer(transfer.deadline)
+    transfer.handle_timer(now=transfer.get_timer())
     assert transfer.finished and transfer.ok
 
 
@@ -398,7 +418,7 @@ def test_a_peer_error_worded_in_another_language_still_ends_the_transfer_with_it
     packet = decode(raw)
     assert packet.code == 1 and packet.message.startswith("Datei nicht gefunden: ")
     transfer = _started_get()
-    effects = transfer.receive(raw, ("192.0.2.1", 50000), 0.1)
+    effects = transfer.receive(raw, ("192.0.2.1", 50000), now=0.1)
     assert transfer.finished and not transfer.ok and "ERROR 1" in transfer.error
     assert not [e for e in effects if isinstance(e, Send)]  # RFC 1350 §7: an ERROR is not answered
 
@@ -417,7 +437,7 @@ def test_an_error_sent_to_port_69_is_not_answered():
     """RFC 1350 §7: ERRORs are not acknowledged; answering one at port 69 could start a ping-pong."""
     from refimpl.tftp import Error, MemoryFiles, Send, TftpServer
 
-    transfer, effects = TftpServer(MemoryFiles({})).receive_request(Error(0, "hi").encode(), ("192.0.2.10", 40000), 0.0)
+    transfer, effects = accept(TftpServer(MemoryFiles({})), Error(0, "hi").encode(), ("192.0.2.10", 40000))
     assert transfer is None and effects and not [e for e in effects if isinstance(e, Send)]
 
 
@@ -432,9 +452,9 @@ def test_the_backoff_stops_growing_and_an_answer_resets_it():
     waits = [b.time - a.time for a, b in zip(loop.log, loop.log[1:])]
     assert waits == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0] and BACKOFF_LIMIT == 8
     other = get("f", Recording(), SERVER_IP, retry_timeout=1.0)
-    other.start(0.0)
-    other.handle_timer(1.0)
-    other.handle_timer(3.0)  # two resends: the next wait is 4 timeouts
-    assert other.deadline == 7.0
-    other.receive(Data(1, b"x" * 512).encode(), SERVER_TID, 3.5)  # an answer: ACK 1 goes out, one timeout
-    assert other.deadline == 4.5
+    other.start(now=0.0)
+    other.handle_timer(now=1.0)
+    other.handle_timer(now=3.0)  # two resends: the next wait is 4 timeouts
+    assert other.get_timer() == 7.0
+    other.receive(Data(1, b"x" * 512).encode(), SERVER_TID, now=3.5)  # an answer: ACK 1 goes out, one timeout
+    assert other.get_timer() == 4.5

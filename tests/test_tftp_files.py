@@ -11,7 +11,7 @@ import os
 import threading
 
 import pytest
-from tftp_loop import CLIENT, run_get, run_put
+from tftp_loop import CLIENT, accept, run_get, run_put
 
 from refimpl.tftp import Data, DiskFiles, ErrorCode, MemoryFiles, Opcode, Request, TftpServer
 
@@ -29,7 +29,7 @@ def root(tmp_path):
 
 def refusal(files, name: str, opcode=Opcode.RRQ) -> int:
     """The ERROR code the server answers a request for ``name`` with."""
-    transfer, effects = TftpServer(files).receive_request(Request(opcode, name).encode(), CLIENT, 0.0)
+    transfer, effects = accept(TftpServer(files), Request(opcode, name).encode(), CLIENT)
     assert transfer is None, f"{name!r} was served"
     return effects[0].packet.code
 
@@ -43,8 +43,10 @@ def test_names_inside_the_root_are_read_with_their_size(root, name):
         assert file.read() == b"hello" and size == 5
 
 
-@pytest.mark.parametrize("name", ["../secret.txt", "../../secret.txt", "pub/../../secret.txt", "/../secret.txt",
-                                  "/" + "../" * 20 + "secret.txt"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    ["../secret.txt", "../../secret.txt", "pub/../../secret.txt", "/../secret.txt", "/" + "../" * 20 + "secret.txt"],
+)
 def test_dot_dot_never_climbs_out_of_the_root(root, name):
     """RFC 1350 §1 (no authentication): ``..`` stops at the root, as in a chroot: the secret next to the root
     is never read; the name means root/secret.txt, which does not exist (ERROR 1)."""
@@ -168,11 +170,11 @@ def test_a_discarded_upload_leaves_no_file_at_all(root):
 def test_an_upload_the_client_abandons_leaves_no_file(root):
     """RFC 1350 §2: the client stops answering mid-upload; when the server gives up, nothing is left."""
     files = DiskFiles(root, writable=True)
-    transfer, _ = TftpServer(files).receive_request(Request(Opcode.WRQ, "new.bin").encode(), CLIENT, 0.0)
-    transfer.start(0.0)
-    transfer.receive(Data(1, b"x" * 512).encode(), CLIENT, 0.1)
+    transfer, _ = accept(TftpServer(files), Request(Opcode.WRQ, "new.bin").encode(), CLIENT)
+    transfer.start(now=0.0)
+    transfer.receive(Data(1, b"x" * 512).encode(), CLIENT, now=0.1)
     while not transfer.finished:
-        transfer.handle_timer(transfer.deadline)
+        transfer.handle_timer(now=transfer.get_timer())
     assert not transfer.ok and sorted(os.listdir(root)) == ["hello.txt", "pub"]
 
 

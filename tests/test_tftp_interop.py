@@ -1,8 +1,8 @@
 """TFTP on real sockets, against real peers, on 127.0.0.1 (and one namespace lab).
 
-* Real clients against our server (:mod:`refimpl.net.tftp_server`): tftp-hpa
+* Real clients against our server (:mod:`refimpl.sockets.tftp_server`): tftp-hpa
   (binary and ascii), atftp with options, curl (get and upload).
-* Our client (:mod:`refimpl.net.tftp_client` and the ``tftp-get``/``tftp-put``
+* Our client (:mod:`refimpl.sockets.tftp_client` and the ``tftp-get``/``tftp-put``
   commands) against tftpd-hpa, started and stopped by the test.
 * What only a real network shows: netascii through a real client, the empty
   last DATA, block numbers that wrap after 65535, refusals from a fresh port,
@@ -28,15 +28,15 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from dhcp_real_harness import wait_until
+from server_thread import ServerThread
 
-from refimpl.net.netns import Lab
-from refimpl.net.procwait import stop
+from refimpl.lab.netns import Lab
+from refimpl.lab.procwait import stop
 from refimpl.tftp import DiskFiles, ServerConfig, TftpServer
 from refimpl.tftp.netascii import to_netascii
 from refimpl.tftp.packets import Ack, Data, Error, Opcode, Request, decode
@@ -130,50 +130,31 @@ def private_logger(name: str) -> tuple[logging.Logger, ListLog]:
     return logger, handler
 
 
-class LiveServer:
+class LiveServer(ServerThread):
     """Our server in a background thread with its own event loop: ``with LiveServer(root) as srv: srv.port``."""
 
-    def __init__(self, root: Path, *, writable: bool = False, overwrite: bool = False, host: str = LOOPBACK,
-                 port_range=None, max_transfers: int = 256, **config):
-        from refimpl.net.tftp_server import TftpServerDriver
+    def __init__(
+        self,
+        root: Path,
+        *,
+        writable: bool = False,
+        overwrite: bool = False,
+        host: str = LOOPBACK,
+        port_range=None,
+        max_transfers: int = 256,
+        **config,
+    ):
+        from refimpl.sockets.tftp_server import TftpServerDriver
 
         self.logger, self.log = private_logger("server")
         server = TftpServer(DiskFiles(root, writable=writable, overwrite=overwrite), ServerConfig(**config))
-        self.driver = TftpServerDriver(server, host, 0, port_range=port_range, max_transfers=max_transfers,
-                                       logger=self.logger)  # fmt: skip
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.started = threading.Event()
-        self.port = 0
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.port = self.loop.run_until_complete(self.driver.start())
-        self.started.set()
-        self.loop.run_forever()
-        self.loop.close()
-
-    def call(self, coro, timeout: float = 30):
-        """Run ``coro`` in the server's loop and wait for it."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        self.driver = TftpServerDriver(
+            server, host, 0, port_range=port_range, max_transfers=max_transfers, logger=self.logger
+        )
+        super().__init__(self.driver.start, self.driver.close, "TFTP server")
 
     def wait_log(self, pattern: str, timeout: float = 30) -> re.Match:
         return wait_until(lambda: re.search(pattern, self.log.text()), timeout, f"server log line {pattern!r}")
-
-    def __enter__(self) -> "LiveServer":
-        self.thread.start()
-        if not self.started.wait(10):
-            raise RuntimeError("TFTP server did not start")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.loop.is_closed() or not self.thread.is_alive():
-            return  # closed already
-        try:
-            self.call(self.driver.close(), 10)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
 
 
 @pytest.fixture
@@ -250,8 +231,22 @@ def test_tftp_hpa_puts_netascii(root, tmp_path):
 def test_atftp_negotiates_blksize_and_tsize(root, tmp_path):
     need("atftp")
     with LiveServer(root) as srv:
-        result = run(["atftp", "--option", "blksize 1428", "--option", "tsize 0", "-g", "-r", "medium.bin",
-                      "-l", str(tmp_path / "got"), LOOPBACK, str(srv.port)])  # fmt: skip
+        result = run(
+            [
+                "atftp",
+                "--option",
+                "blksize 1428",
+                "--option",
+                "tsize 0",
+                "-g",
+                "-r",
+                "medium.bin",
+                "-l",
+                str(tmp_path / "got"),
+                LOOPBACK,
+                str(srv.port),
+            ]
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert (tmp_path / "got").read_bytes() == MEDIUM
         done = done_line(srv, "medium.bin")
@@ -262,8 +257,17 @@ def test_atftp_negotiates_blksize_and_tsize(root, tmp_path):
 def test_curl_gets_with_blksize(root, tmp_path):
     need("curl")
     with LiveServer(root) as srv:
-        result = run(["curl", "-sS", "--tftp-blksize", "1024", "-o", str(tmp_path / "got"),
-                      f"tftp://{LOOPBACK}:{srv.port}/pub/hello.txt"])  # fmt: skip
+        result = run(
+            [
+                "curl",
+                "-sS",
+                "--tftp-blksize",
+                "1024",
+                "-o",
+                str(tmp_path / "got"),
+                f"tftp://{LOOPBACK}:{srv.port}/pub/hello.txt",
+            ]
+        )
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "got").read_bytes() == b"hello\n"
         done = done_line(srv, "pub/hello.txt")
@@ -309,8 +313,18 @@ def test_missing_file_is_error_1_from_a_fresh_port(root, tmp_path):
     assert "file no-such-file octet refused: ERROR 1" in srv.log.text()
 
 
-@pytest.mark.parametrize("name", ["../outside/secret.txt", "../../../../../etc/passwd", "pub/../../outside/secret.txt",
-                                  "/etc/passwd", "OUTSIDE_ABSOLUTE", "link.txt", "linkdir/secret.txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../outside/secret.txt",
+        "../../../../../etc/passwd",
+        "pub/../../outside/secret.txt",
+        "/etc/passwd",
+        "OUTSIDE_ABSOLUTE",
+        "link.txt",
+        "linkdir/secret.txt",
+    ],
+)
 def test_paths_out_of_the_root_are_refused(root, tmp_path, name):
     need("tftp")
     name = str(tmp_path / "outside" / "secret.txt") if name == "OUTSIDE_ABSOLUTE" else name
@@ -423,8 +437,9 @@ def test_a_repeated_request_does_not_start_a_second_transfer(root):
 
 
 def test_port_range_gives_the_transfer_ports(root):
-    low = next(base for base in range(random.randrange(40000, 50000), 60000, 16)
-               if all(_free(base + i) for i in range(8)))  # fmt: skip
+    low = next(
+        base for base in range(random.randrange(40000, 50000), 60000, 16) if all(_free(base + i) for i in range(8))
+    )
     with LiveServer(root, port_range=(low, low + 7)) as srv:
         for _ in range(3):
             with udp_client() as sock:
@@ -489,9 +504,21 @@ def hpa(tmp_path):
         for _ in range(5):  # bounded: another program may take the free port first
             port = free_udp_port()
             with open(tmp_path / "in.tftpd.log", "w") as log:
-                process = subprocess.Popen(["in.tftpd", "--foreground", "--address", f"{LOOPBACK}:{port}",
-                                            "--secure", "--create", "--user", "root", str(served)],
-                                           stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+                process = subprocess.Popen(
+                    [
+                        "in.tftpd",
+                        "--foreground",
+                        "--address",
+                        f"{LOOPBACK}:{port}",
+                        "--secure",
+                        "--create",
+                        "--user",
+                        "root",
+                        str(served),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             if _answers(port, process):
                 break
             process.kill()
@@ -517,42 +544,48 @@ def _answers(port: int, process: subprocess.Popen) -> bool:
 
 @pytest.mark.parametrize("blksize", [None, 1428])
 def test_our_client_gets_from_tftpd_hpa(hpa, blksize):
-    from refimpl.net.tftp_client import get
+    from refimpl.sockets.tftp_client import get
 
     served, port = hpa
     into = io.BytesIO()
-    transfer = asyncio.run(get(LOOPBACK, "medium.bin", into, port=port, blksize=blksize, ask_size=True,
-                               retry_timeout=0.3))  # fmt: skip
+    transfer = asyncio.run(
+        get(LOOPBACK, "medium.bin", into, port=port, blksize=blksize, ask_size=True, retry_timeout=0.3)
+    )
     assert into.getvalue() == MEDIUM
     assert transfer.ok and transfer.settings.blksize == (blksize or 512)
     assert transfer.settings.tsize == len(MEDIUM)  # RFC 2349: tftpd-hpa told the size
 
 
 def test_our_client_puts_to_tftpd_hpa(hpa):
-    from refimpl.net.tftp_client import put
+    from refimpl.sockets.tftp_client import put
 
     served, port = hpa
-    transfer = asyncio.run(put(LOOPBACK, "up.bin", io.BytesIO(MEDIUM), port=port, blksize=1000, size=len(MEDIUM),
-                               retry_timeout=0.3))  # fmt: skip
+    transfer = asyncio.run(
+        put(LOOPBACK, "up.bin", io.BytesIO(MEDIUM), port=port, blksize=1000, size=len(MEDIUM), retry_timeout=0.3)
+    )
     assert transfer.ok and transfer.settings.blksize == 1000
-    wait_until(lambda: (served / "up.bin").exists() and (served / "up.bin").read_bytes() == MEDIUM, 10,
-               "the upload in tftpd-hpa's directory")  # fmt: skip
+    wait_until(
+        lambda: (served / "up.bin").exists() and (served / "up.bin").read_bytes() == MEDIUM,
+        10,
+        "the upload in tftpd-hpa's directory",
+    )
 
 
 def test_our_client_netascii_with_tftpd_hpa(hpa):
-    from refimpl.net.tftp_client import get, put
+    from refimpl.sockets.tftp_client import get, put
 
     served, port = hpa
     into = io.BytesIO()
     transfer = asyncio.run(get(LOOPBACK, "text.txt", into, port=port, mode="netascii", retry_timeout=0.3))
     assert into.getvalue() == TEXT and transfer.bytes == len(to_netascii(TEXT))
     asyncio.run(put(LOOPBACK, "back.txt", io.BytesIO(TEXT), port=port, mode="netascii", retry_timeout=0.3))
-    wait_until(lambda: (served / "back.txt").exists() and (served / "back.txt").read_bytes() == TEXT, 10,
-               "the netascii upload")  # fmt: skip
+    wait_until(
+        lambda: (served / "back.txt").exists() and (served / "back.txt").read_bytes() == TEXT, 10, "the netascii upload"
+    )
 
 
 def test_our_client_is_refused_by_tftpd_hpa(hpa):
-    from refimpl.net.tftp_client import TftpError, get
+    from refimpl.sockets.tftp_client import TftpError, get
 
     _, port = hpa
     with pytest.raises(TftpError, match=r"ERROR 1\b") as caught:
@@ -564,15 +597,29 @@ def test_cli_get_and_put_with_tftpd_hpa(hpa, tmp_path):
     served, port = hpa
     fast = ["--timeout", "0.3"]
     got = tmp_path / "got.bin"
-    result = run([PY, "-m", "refimpl", "tftp-get", f"{LOOPBACK}:{port}", "medium.bin", str(got), "--blksize", "1428",
-                  "--tsize", *fast])  # fmt: skip
+    result = run(
+        [
+            PY,
+            "-m",
+            "refimpl",
+            "tftp-get",
+            f"{LOOPBACK}:{port}",
+            "medium.bin",
+            str(got),
+            "--blksize",
+            "1428",
+            "--tsize",
+            *fast,
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert got.read_bytes() == MEDIUM and "blksize 1428" in result.stderr
 
     text = tmp_path / "text.txt"
     text.write_bytes(TEXT)
-    result = run([PY, "-m", "refimpl", "tftp-put", f"{LOOPBACK}:{port}", str(text), "cli.txt", "--mode", "netascii",
-                  *fast])  # fmt: skip
+    result = run(
+        [PY, "-m", "refimpl", "tftp-put", f"{LOOPBACK}:{port}", str(text), "cli.txt", "--mode", "netascii", *fast]
+    )
     assert result.returncode == 0, result.stderr
     wait_until(lambda: (served / "cli.txt").exists() and (served / "cli.txt").read_bytes() == TEXT, 10, "cli.txt")
 
@@ -586,8 +633,21 @@ def test_cli_get_and_put_with_tftpd_hpa(hpa, tmp_path):
 def test_cli_get_gives_up_when_nobody_answers(tmp_path):
     with udp_client() as silent:  # a port that swallows the request: no ICMP error, no answer
         port = silent.getsockname()[1]
-        result = run([PY, "-m", "refimpl", "tftp-get", f"{LOOPBACK}:{port}", "x.bin", str(tmp_path / "x.bin"),
-                      "--timeout", "0.2", "--retries", "2"])  # fmt: skip
+        result = run(
+            [
+                PY,
+                "-m",
+                "refimpl",
+                "tftp-get",
+                f"{LOOPBACK}:{port}",
+                "x.bin",
+                str(tmp_path / "x.bin"),
+                "--timeout",
+                "0.2",
+                "--retries",
+                "2",
+            ]
+        )
     assert result.returncode == 1
     assert "no answer after 2 retransmissions" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.bin").exists()
@@ -599,12 +659,32 @@ def test_cli_server_serves_and_stops_on_a_signal(root, tmp_path, signum):
     need("tftp")
     log = tmp_path / "server.log"
     with open(log, "w") as handle:
-        process = subprocess.Popen([PY, "-m", "refimpl", "tftp-server", "--root", str(root), "--port", "0",
-                                    "--writable", "--max-blksize", "1468", "-v"],
-                                   stdout=handle, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "refimpl",
+                "tftp-server",
+                "--root",
+                str(root),
+                "--port",
+                "0",
+                "--writable",
+                "--max-blksize",
+                "1468",
+                "-v",
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        port = int(wait_until(lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text())
-                              or process.poll() is not None, 20, "tftp-server to listen")[1])  # fmt: skip
+        port = int(
+            wait_until(
+                lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text()) or process.poll() is not None,
+                20,
+                "tftp-server to listen",
+            )[1]
+        )
         result = tftp_hpa(port, "binary", "get", "medium.bin", str(tmp_path / "got"))
         assert result.returncode == 0 and (tmp_path / "got").read_bytes() == MEDIUM
         answer, _ = ask(port, rrq("medium.bin", blksize="9000"))
@@ -656,7 +736,7 @@ class Relay:
         self.dropped = {"to server": 0, "to client": 0}
         self.forwarded = {"to server": 0, "to client": 0}
 
-    def __enter__(self) -> "Relay":
+    def __enter__(self) -> Relay:
         self.loop = asyncio.get_running_loop()
         self.loop.add_reader(self.front.fileno(), self._from_client)
         self.loop.add_reader(self.back.fileno(), self._from_server)
@@ -701,7 +781,7 @@ def test_a_lossy_link_loses_nothing(root):
     here resends after 0.05 s and the receiver's timeout is 1 s (its own resends are
     rarely needed: the sender's timeout already brings a lost packet back).
     """
-    from refimpl.net.tftp_client import get, put
+    from refimpl.sockets.tftp_client import get, put
 
     data = random.Random(6).randbytes(24 * 512 + 100)
     (root / "lossy.bin").write_bytes(data)
@@ -713,8 +793,9 @@ def test_a_lossy_link_loses_nothing(root):
 
     async def through_relay(server_port: int, transfer, *args, **kw) -> Relay:
         with Relay(server_port, lossy) as relay:
-            await asyncio.wait_for(transfer(LOOPBACK, *args, port=relay.port, max_retries=100, logger=client_logger,
-                                            **kw), 120)  # fmt: skip
+            await asyncio.wait_for(
+                transfer(LOOPBACK, *args, port=relay.port, max_retries=100, logger=client_logger, **kw), 120
+            )
         return relay
 
     into = io.BytesIO()
@@ -735,7 +816,7 @@ def test_a_lossy_link_loses_nothing(root):
 @pytest.mark.parametrize("lost", ["ACK 0 of a get", "DATA 1 of a put"])
 def test_a_lost_answer_to_an_oack_is_recovered(root, lost):
     """The server's OACK is sent again when the client's answer to it (ACK 0 or DATA 1) is lost."""
-    from refimpl.net.tftp_client import get, put
+    from refimpl.sockets.tftp_client import get, put
 
     first = {"ACK 0 of a get": Ack(0).encode(), "DATA 1 of a put": Data(1, SMALL[:512]).encode()}[lost]
     lost_once = []
@@ -774,14 +855,21 @@ def test_wildcard_server_answers_from_the_address_the_client_used(root, tmp_path
         server.ip("addr", "add", "192.0.2.9/24", "dev", server_if)  # a secondary address
         log = tmp_path / "server.log"
         with open(log, "w") as handle:
-            server.run([PY, "-m", "refimpl", "tftp-server", "--root", str(root), "--host", "0.0.0.0", "--port", "6969"],
-                       background=True, stdout=handle, stderr=subprocess.STDOUT)  # fmt: skip
+            server.run(
+                [PY, "-m", "refimpl", "tftp-server", "--root", str(root), "--host", "0.0.0.0", "--port", "6969"],
+                background=True,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
         wait_until(lambda: "listening on" in log.read_text(), 20, "tftp-server in the namespace")
-        probe = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10); "
-                 "s.sendto(b'\\x00\\x01nope\\x00octet\\x00', ('192.0.2.9', 6969)); print(s.recvfrom(100)[1][0])")
+        probe = (
+            "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10); "
+            "s.sendto(b'\\x00\\x01nope\\x00octet\\x00', ('192.0.2.9', 6969)); print(s.recvfrom(100)[1][0])"
+        )
         assert client.run([PY, "-c", probe], timeout=30).stdout.strip() == "192.0.2.9"
         got = tmp_path / "got.bin"
-        result = client.run([PY, "-m", "refimpl", "tftp-get", "192.0.2.9:6969", "medium.bin", str(got),
-                             "--timeout", "0.3"], timeout=60)  # fmt: skip
+        result = client.run(
+            [PY, "-m", "refimpl", "tftp-get", "192.0.2.9:6969", "medium.bin", str(got), "--timeout", "0.3"], timeout=60
+        )
         assert result.returncode == 0, result.stderr + log.read_text()
         assert got.read_bytes() == MEDIUM

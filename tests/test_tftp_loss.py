@@ -12,21 +12,25 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tftp_loop import (CLIENT, SERVER_IP, Loop, Recording, blocks, content, run_get, run_put, serve,
-                       uploads)  # fmt: skip
+from tftp_loop import CLIENT, SERVER_IP, Loop, Recording, blocks, content, run_get, run_put, serve, uploads
 
 from refimpl.tftp import Ack, Data, MemoryFiles, Receiver, Settings, TftpServer
-
 
 # -- losing and repeating packets ------------------------------------------------------------------------
 # (direction, size, client options): each is run once cleanly, then once for every packet of that
 # clean run, lost (or delivered twice).
 CASES = [
-    ("get", 0, {}), ("get", 600, {}), ("get", 1024, {}), ("get", 20, {"blksize": 8}),
+    ("get", 0, {}),
+    ("get", 600, {}),
+    ("get", 1024, {}),
+    ("get", 20, {"blksize": 8}),
     ("get", 1024, {"blksize": 512, "timeout": 2, "ask_size": True}),
-    ("put", 0, {}), ("put", 600, {}), ("put", 1024, {}), ("put", 20, {"blksize": 8}),
+    ("put", 0, {}),
+    ("put", 600, {}),
+    ("put", 1024, {}),
+    ("put", 20, {"blksize": 8}),
     ("put", 1024, {"blksize": 512, "timeout": 2, "size": 1024}),
-]  # fmt: skip
+]
 
 
 def _run(direction: str, size: int, options: dict, loop: Loop):
@@ -83,8 +87,10 @@ def test_a_lost_data_is_sent_again_after_the_timeout():
 def test_a_lost_request_is_sent_again_to_port_69():
     """RFC 1350 §4: until the server answered, the client repeats its request to the well-known port."""
     loop, client, _ = run_get(serve({"f": b"x"}), "f", loop=Loop(drop={0}), retry_timeout=2.0)
-    assert [(s.kind, s.dst, s.time) for s in loop.log[:2]] == [("RRQ", (SERVER_IP, 69), 0.0),
-                                                               ("RRQ", (SERVER_IP, 69), 2.0)]  # fmt: skip
+    assert [(s.kind, s.dst, s.time) for s in loop.log[:2]] == [
+        ("RRQ", (SERVER_IP, 69), 0.0),
+        ("RRQ", (SERVER_IP, 69), 2.0),
+    ]
     assert client.ok
 
 
@@ -149,7 +155,7 @@ def test_the_last_ack_lost_is_said_again_while_dallying():
     clean, _, _ = run_get(serve({"f": content(600)}), "f")
     last_ack = len(clean.log) - 1
     loop, client, into = run_get(serve({"f": content(600)}), "f", loop=Loop(drop={last_ack}))
-    assert [s.kind for s in loop.log[last_ack - 1:]] == ["DATA", "ACK", "DATA", "ACK"]
+    assert [s.kind for s in loop.log[last_ack - 1 :]] == ["DATA", "ACK", "DATA", "ACK"]
     assert loop.log[last_ack].dropped and loop.log[last_ack + 1].packet.block == 2
     assert (CLIENT, "DATA 2 again: ACK again, not stored twice") in loop.notes
     assert client.ok and client.finished and loop.server_transfers[0].ok
@@ -161,16 +167,16 @@ def test_the_receiver_dallies_two_timeouts_after_the_last_ack_then_finishes():
     over; a repeated last DATA meanwhile is ACKed again and restarts the dally; afterwards, silence."""
     peer = (SERVER_IP, 50001)
     receiver = Receiver(Recording(), peer, settings=Settings(timeout=1.0))
-    receiver.start(0.0)  # as a server answering a WRQ: ACK 0
-    receiver.receive(Data(1, b"short").encode(), peer, 0.5)
+    receiver.start(now=0.0)  # as a server answering a WRQ: ACK 0
+    receiver.receive(Data(1, b"short").encode(), peer, now=0.5)
     assert receiver.complete and receiver.ok and not receiver.finished
-    assert receiver.deadline == pytest.approx(2.5)
-    assert receiver.handle_timer(1.5) == [] and not receiver.finished  # one timeout is not the end
-    again = receiver.receive(Data(1, b"short").encode(), peer, 1.7)
+    assert receiver.get_timer() == pytest.approx(2.5)
+    assert receiver.handle_timer(now=1.5) == [] and not receiver.finished  # one timeout is not the end
+    again = receiver.receive(Data(1, b"short").encode(), peer, now=1.7)
     assert [e.packet for e in again if hasattr(e, "packet")] == [Ack(1)]
-    assert receiver.deadline == pytest.approx(3.7)
-    assert receiver.handle_timer(3.7) == [] and receiver.finished and receiver.ok
-    assert receiver.receive(Data(1, b"short").encode(), peer, 9.0) == []
+    assert receiver.get_timer() == pytest.approx(3.7)
+    assert receiver.handle_timer(now=3.7) == [] and receiver.finished and receiver.ok
+    assert receiver.receive(Data(1, b"short").encode(), peer, now=9.0) == []
     assert receiver.file.getvalue() == b"short" and receiver.file.close_calls == 1  # stored once, kept
 
 
@@ -195,8 +201,13 @@ def test_the_dally_outlasts_the_senders_retransmission_even_a_little_late(direct
 
 # -- any few losses and repeats at once ------------------------------------------------------------------
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from(["get", "put"]), st.integers(0, 3000), st.sampled_from([None, 8, 512, 1000]),
-       st.sets(st.integers(0, 40), max_size=3), st.sets(st.integers(0, 40), max_size=3))  # fmt: skip
+@given(
+    st.sampled_from(["get", "put"]),
+    st.integers(0, 3000),
+    st.sampled_from([None, 8, 512, 1000]),
+    st.sets(st.integers(0, 40), max_size=3),
+    st.sets(st.integers(0, 40), max_size=3),
+)
 def test_a_few_losses_and_repeats_anywhere_never_corrupt_the_file(direction, size, blksize, lost, doubled):
     """RFC 1350 §2: with up to three packets lost and three repeated, anywhere, the client's file is exact
     (a get always succeeds); an upload is stored exactly or not at all, and whenever the client says ok,

@@ -16,15 +16,18 @@ texty = st.lists(st.sampled_from([b"a", b"\n", b"\r", b"\x00", b"\r\n", b"\xff",
 any_bytes = st.one_of(texty, st.binary(max_size=200))
 
 
-@pytest.mark.parametrize(("local", "wire"), [
-    (b"", b""),
-    (b"a\nb", b"a\r\nb"),  # RFC 764: a line ends with CR LF
-    (b"a\rb", b"a\r\x00b"),  # a CR alone goes as CR NUL
-    (b"\r\n", b"\r\x00\r\n"),  # a local CR before a local LF: CR NUL, then the line end
-    (b"\n\n", b"\r\n\r\n"),
-    (b"\x00", b"\x00"),  # a NUL alone is not special
-    (b"x\r", b"x\r\x00"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("local", "wire"),
+    [
+        (b"", b""),
+        (b"a\nb", b"a\r\nb"),  # RFC 764: a line ends with CR LF
+        (b"a\rb", b"a\r\x00b"),  # a CR alone goes as CR NUL
+        (b"\r\n", b"\r\x00\r\n"),  # a local CR before a local LF: CR NUL, then the line end
+        (b"\n\n", b"\r\n\r\n"),
+        (b"\x00", b"\x00"),  # a NUL alone is not special
+        (b"x\r", b"x\r\x00"),
+    ],
+)
 def test_line_ends_on_the_wire(local, wire):
     """RFC 1350 §1 (netascii is Telnet's ASCII, RFC 764): LF -> CR LF, CR -> CR NUL, and back."""
     assert to_netascii(local) == wire
@@ -37,7 +40,7 @@ def test_any_bytes_survive_the_round_trip(local):
     wire = to_netascii(local)
     assert from_netascii(wire) == local
     # every CR on the wire is followed by LF or NUL, as RFC 764 requires
-    assert all(wire[i + 1:i + 2] in (b"\n", b"\x00") for i in range(len(wire)) if wire[i:i + 1] == b"\r")
+    assert all(wire[i + 1 : i + 2] in (b"\n", b"\x00") for i in range(len(wire)) if wire[i : i + 1] == b"\r")
 
 
 def test_a_cr_at_the_end_of_a_chunk_waits_for_the_next_byte():
@@ -66,7 +69,7 @@ def test_decoding_in_many_chunks_equals_decoding_at_once(local, sizes):
     wire = to_netascii(local)
     decoder, out, at = NetasciiDecoder(), b"", 0
     for size in sizes:
-        out += decoder.feed(wire[at:at + size])
+        out += decoder.feed(wire[at : at + size])
         at += size
     out += decoder.feed(wire[at:]) + decoder.finish()
     assert out == local

@@ -10,8 +10,15 @@ from refimpl.tftp.options import MAX_BLKSIZE, OptionRefused, Settings, client_ac
 
 
 def server(requested, *, reading=True, netascii=False, file_size=1000, max_blksize=MAX_BLKSIZE, max_tsize=None):
-    return server_accepts(requested, reading=reading, netascii=netascii, file_size=file_size, default_timeout=1.0,
-                          max_blksize=max_blksize, max_tsize=max_tsize)  # fmt: skip
+    return server_accepts(
+        requested,
+        reading=reading,
+        netascii=netascii,
+        file_size=file_size,
+        default_timeout=1.0,
+        max_blksize=max_blksize,
+        max_tsize=max_tsize,
+    )
 
 
 def client(requested, oack, *, reading=True):
@@ -32,8 +39,9 @@ def test_server_accepts_blksize_in_range(value):
     assert accepted == {"blksize": str(int(value))} and settings.blksize == int(value)
 
 
-@pytest.mark.parametrize("value", ["7", "0", "65465", "100000", "-8", "+8", " 8", "8 ", "1e3", "0x10", "", "abc",
-                                   "9" * 5000])  # fmt: skip
+@pytest.mark.parametrize(
+    "value", ["7", "0", "65465", "100000", "-8", "+8", " 8", "8 ", "1e3", "0x10", "", "abc", "9" * 5000]
+)
 def test_server_leaves_an_invalid_blksize_out(value):
     """RFC 2348, RFC 2347: an option the server cannot accept is left out of the OACK, blocks stay 512."""
     accepted, settings = server({"blksize": value})
@@ -73,8 +81,10 @@ def test_client_without_blksize_in_the_oack_uses_512():
 
 
 # -- timeout (RFC 2349) --------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "ok"), [("1", True), ("255", True), ("5", True), ("0", False), ("256", False),
-                                           ("1.5", False), ("", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("1", True), ("255", True), ("5", True), ("0", False), ("256", False), ("1.5", False), ("", False)],
+)
 def test_server_accepts_a_timeout_of_1_to_255_seconds(value, ok):
     """RFC 2349: timeout is 1 to 255 seconds; the server takes it as it is, or leaves it out."""
     accepted, settings = server({"timeout": value})
@@ -139,7 +149,8 @@ def test_client_checks_the_tsize_answer():
 
 # -- unknown options and the OACK as a whole ----------------------------------------------------------
 def test_unknown_options_are_left_out():
-    """RFC 2347: the server leaves out every option it does not know (here also RFC 7440's windowsize)."""
+    """RFC 2347: the server leaves out every option it does not know (here also RFC 7440's windowsize:
+    ``server_accepts`` without ``max_windowsize`` plays a server that does not know it)."""
     accepted, settings = server({"windowsize": "4", "multicast": "", "blksize": "1024", "x": "y"})
     assert accepted == {"blksize": "1024"} and settings == Settings(1024, 1.0, None)
 
@@ -160,9 +171,14 @@ def test_every_option_at_once():
     assert client(requested, accepted) == settings == Settings(1428, 3.0, 99)
 
 
-@given(st.dictionaries(st.sampled_from(["blksize", "timeout", "tsize", "windowsize", "foo"]),
-                       st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8)),
-       st.booleans(), st.booleans())  # fmt: skip
+@given(
+    st.dictionaries(
+        st.sampled_from(["blksize", "timeout", "tsize", "windowsize", "foo"]),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8),
+    ),
+    st.booleans(),
+    st.booleans(),
+)
 def test_any_request_gets_an_answer_its_client_accepts(requested, reading, netascii):
     """RFC 2347: whatever the client asked, the server's OACK only holds options the client accepts."""
     try:
@@ -171,3 +187,20 @@ def test_any_request_gets_an_answer_its_client_accepts(requested, reading, netas
         pytest.fail("no max_tsize was set")
     assert set(accepted) <= set(requested) & {"blksize", "timeout", "tsize"}
     assert client(requested, accepted, reading=reading).blksize == settings.blksize
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["blksize", "windowsize"]),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=6),
+    ),
+    st.integers(1, 65535),
+)
+def test_any_windowsize_answer_is_one_the_client_accepts(requested, max_windowsize):
+    """RFC 7440 §3: whatever was asked, a granted windowsize is 1..65535, no larger than asked, and accepted."""
+    accepted, settings = server_accepts(
+        requested, reading=True, netascii=False, file_size=10, default_timeout=1.0, max_windowsize=max_windowsize
+    )
+    if "windowsize" in accepted:
+        assert 1 <= int(accepted["windowsize"]) <= min(int(requested["windowsize"]), max_windowsize)
+    assert client(requested, accepted).windowsize == settings.windowsize

@@ -30,10 +30,17 @@ def test_a_read_goes_to_69_and_continues_between_two_new_ports():
     assert run.client.received["boot.txt"] == scenarios.sample_file(1200)
 
 
-@pytest.mark.parametrize("size, blksize, sizes", [
-    (0, None, [0]), (512, None, [512, 0]), (1024, None, [512, 512, 0]), (1000, 1428, [1000]),
-    (3000, 1428, [1428, 1428, 144]), (24, 8, [8, 8, 8, 0]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "size, blksize, sizes",
+    [
+        (0, None, [0]),
+        (512, None, [512, 0]),
+        (1024, None, [512, 512, 0]),
+        (1000, 1428, [1000]),
+        (3000, 1428, [1428, 1428, 144]),
+        (24, 8, [8, 8, 8, 0]),
+    ],
+)
 def test_the_short_block_ends_the_file(size, blksize, sizes):
     """RFC 1350 §6: a block shorter than blksize is the last; an exact multiple ends with an empty DATA."""
     run = scenarios.read_file(size=size, blksize=blksize)

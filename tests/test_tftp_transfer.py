@@ -7,14 +7,60 @@ arrived, not only "ok". Lost, repeated and delayed packets: test_tftp_loss.py.
 
 from __future__ import annotations
 
+import inspect
 import io
 
 import pytest
-from tftp_loop import (CLIENT, CLIENT_IP, SERVER_IP, Loop, Recording, blocks, content, run_get, run_put, serve,
-                       uploads)  # fmt: skip
+from tftp_loop import (
+    CLIENT,
+    CLIENT_IP,
+    SERVER_IP,
+    Loop,
+    Recording,
+    accept,
+    blocks,
+    content,
+    run_get,
+    run_put,
+    serve,
+    uploads,
+)
 
-from refimpl.tftp import Ack, Data, Opcode, Receiver, Request, Send, Sender, Settings, decode, get
+from refimpl.tftp import (
+    Ack,
+    Data,
+    MemoryFiles,
+    NewTransfer,
+    Opcode,
+    Receiver,
+    Request,
+    Send,
+    Sender,
+    Settings,
+    TftpServer,
+    Transfer,
+    decode,
+    get,
+)
 from refimpl.tftp.netascii import to_netascii
+
+
+# -- the contract every core of the course keeps --------------------------------------------------
+def test_every_tftp_core_keeps_the_one_contract():
+    """After aioquic: receive(datagram, address, *, now), start(*, now), get_timer(), handle_timer(*, now); ``now``
+    a keyword, and last."""
+    for core in (Transfer, Sender, Receiver, TftpServer):
+        methods = ["receive", "handle_timer"] + (["start"] if core is not TftpServer else [])
+        for name in methods:
+            last = list(inspect.signature(getattr(core, name)).parameters.values())[-1]
+            assert (last.name, last.kind) == ("now", inspect.Parameter.KEYWORD_ONLY), f"{core.__name__}.{name}"
+        assert list(inspect.signature(core.get_timer).parameters) == ["self"]
+    server = TftpServer(MemoryFiles({"f": b"x"}))
+    assert server.get_timer() is None and server.handle_timer(now=1.0) == []
+    [started] = server.receive(Request(Opcode.RRQ, "f").encode(), CLIENT, now=0.0)
+    assert isinstance(started, NewTransfer) and started.transfer.get_timer() is None  # not started yet
+    [data] = started.transfer.start(now=2.0)
+    assert data.packet == Data(1, b"x") and started.transfer.get_timer() == 3.0  # one timeout later
 
 
 # -- the plain lock-step ----------------------------------------------------------------------------
@@ -54,13 +100,19 @@ def test_put_stores_the_exact_file(size, blksize):
 def test_the_first_exchange_of_a_get_and_a_put_without_options():
     """RFC 1350 §4: RRQ is answered by DATA 1; WRQ by ACK 0; from a new port, to the client's port."""
     loop, _, _ = run_get(serve({"f": b"abc"}), "f")
-    assert [repr(s) for s in loop.log] == ["#0 40000->69 RRQ f octet", "#1 50001->40000 DATA block=1 3 bytes",
-                                           "#2 40000->50001 ACK block=1"]  # fmt: skip
+    assert [repr(s) for s in loop.log] == [
+        "#0 40000->69 RRQ f octet",
+        "#1 50001->40000 DATA block=1 3 bytes",
+        "#2 40000->50001 ACK block=1",
+    ]
     files, server = uploads()
     loop, _, _ = run_put(server, "g", b"xyz")
-    assert [repr(s) for s in loop.log] == ["#0 40000->69 WRQ g octet", "#1 50001->40000 ACK block=0",
-                                           "#2 40000->50001 DATA block=1 3 bytes",
-                                           "#3 50001->40000 ACK block=1"]  # fmt: skip
+    assert [repr(s) for s in loop.log] == [
+        "#0 40000->69 WRQ g octet",
+        "#1 50001->40000 ACK block=0",
+        "#2 40000->50001 DATA block=1 3 bytes",
+        "#3 50001->40000 ACK block=1",
+    ]
 
 
 def test_the_client_learns_the_servers_tid_from_the_first_reply():
@@ -179,16 +231,16 @@ def test_block_numbers_wrap_after_65535_in_a_whole_transfer():
     data = content(65536 * 8 + 5)
     into = Recording()
     client = get("big", into, SERVER_IP, blksize=8)
-    [request] = sends(client.start(0.0))
-    server, _ = serve({"big": data}).receive_request(request.data, CLIENT, 0.0)
+    [request] = sends(client.start(now=0.0))
+    server, _ = accept(serve({"big": data}), request.data, CLIENT)
     # A bare ping-pong (no loss, so no timers): 131,000 packets, about half the cost of the loop.
-    to_client, sent = sends(server.start(0.0)), []
+    to_client, sent = sends(server.start(now=0.0)), []
     for step in range(70_000):
         if not to_client:
             break
         sent += [s.packet.block for s in to_client if isinstance(s.packet, Data)]
-        to_server = sends(client.receive(to_client[0].data, (SERVER_IP, 50001), step * 0.001))
-        to_client = sends(server.receive(to_server[0].data, CLIENT, step * 0.001))
+        to_server = sends(client.receive(to_client[0].data, (SERVER_IP, 50001), now=step * 0.001))
+        to_client = sends(server.receive(to_server[0].data, CLIENT, now=step * 0.001))
     assert client.ok and server.ok and into.getvalue() == data
     assert sent[:3] == [1, 2, 3] and sent[65533:] == [65534, 65535, 0, 1] and len(sent) == 65537
 

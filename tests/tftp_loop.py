@@ -5,9 +5,9 @@ side to the other, call ``handle_timer`` when a deadline comes, and let a test
 lose, duplicate or delay a chosen packet. That is all this does; it knows
 nothing of TFTP beyond the public API of :mod:`refimpl.tftp`:
 
-* a datagram to the server's port 69 goes to ``TftpServer.receive_request``;
-  a transfer it returns gets a fresh port of its own (RFC 1350 §4) and is
-  started; a refusal is sent from a fresh port too;
+* a datagram to the server's port 69 goes to ``TftpServer.receive``; a
+  transfer it returns (``NewTransfer``) gets a fresh port of its own (RFC 1350
+  §4) and is started; a refusal is sent from a fresh port too;
 * a datagram to an address with a transfer goes to ``Transfer.receive``;
 * a datagram to any other address is dropped (a closed UDP port);
 * every packet sent is numbered from 0 in ``Loop.log``; ``drop``, ``duplicate``
@@ -25,7 +25,8 @@ import heapq
 import io
 from dataclasses import dataclass, field
 
-from refimpl.tftp import Data, MemoryFiles, Note, Send, ServerConfig, TftpServer, get, kind, put
+from refimpl.tftp import Data, MemoryFiles, NewTransfer, Note, Send, ServerConfig, TftpServer, get, kind, put
+from refimpl.tftp.describe import summary
 
 SERVER_IP, CLIENT_IP = "192.0.2.1", "192.0.2.10"
 CLIENT = (CLIENT_IP, 40000)
@@ -51,7 +52,7 @@ class Sent:
 
     def __repr__(self) -> str:  # what a failing assertion prints
         lost = " (lost)" if self.dropped else ""
-        return f"#{self.number} {self.src[1]}->{self.dst[1]} {self.kind} {self.packet.summary()}{lost}"
+        return f"#{self.number} {self.src[1]}->{self.dst[1]} {self.kind} {summary(self.packet)}{lost}"
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Loop:
         """Put a transfer at ``address`` and (unless told not to) start it now."""
         self.transfers[address] = transfer
         if start:
-            self.effects(address, transfer.start(self.now))
+            self.effects(address, transfer.start(now=self.now))
 
     def inject(self, src: tuple[str, int], dst: tuple[str, int], data: bytes, at: float) -> None:
         """A datagram from outside the transfers (another host, an old transfer) arriving at ``at``."""
@@ -112,7 +113,7 @@ class Loop:
         if dst == SERVER and self.server is not None:
             if self.rewrite_request is not None:
                 data = self.rewrite_request(data)
-            transfer, refusal = self.server.receive_request(data, src, self.now)
+            transfer, refusal = accept(self.server, data, src, now=self.now)
             port = self.fresh_port()
             self.effects(port, refusal)
             if transfer is not None:
@@ -121,15 +122,18 @@ class Loop:
                     self.prepare(transfer)
                 self.add(port, transfer)
         elif dst in self.transfers:
-            self.effects(dst, self.transfers[dst].receive(data, src, self.now))
+            self.effects(dst, self.transfers[dst].receive(data, src, now=self.now))
         # else: nobody listens there; UDP drops it
 
     def next_deadline(self):
-        pending = [(t.deadline, address) for address, t in self.transfers.items()
-                   if not t.finished and t.deadline is not None]  # fmt: skip
+        pending = [
+            (t.get_timer(), address)
+            for address, t in self.transfers.items()
+            if not t.finished and t.get_timer() is not None
+        ]
         return min(pending, default=None)
 
-    def run(self) -> "Loop":
+    def run(self) -> Loop:
         """Until nothing is in flight and no transfer waits for a timer."""
         for _ in range(self.max_steps):
             timer = self.next_deadline()
@@ -139,7 +143,7 @@ class Loop:
                 self.deliver(src, dst, data)
             elif timer is not None:
                 self.now = max(self.now, timer[0])
-                self.effects(timer[1], self.transfers[timer[1]].handle_timer(self.now))
+                self.effects(timer[1], self.transfers[timer[1]].handle_timer(now=self.now))
             else:
                 return self
         raise AssertionError(f"still running after {self.max_steps} steps: {self.log[-6:]}")
@@ -179,6 +183,14 @@ class Recording(io.BytesIO):
         return self.final if self.closed else super().getvalue()
 
 
+def accept(server: TftpServer, datagram: bytes, client: tuple[str, int], *, now: float = 0.0):
+    """A request through ``server.receive``: ``(the new transfer or None, the other effects)``."""
+    effects = server.receive(datagram, client, now=now)
+    started = [effect.transfer for effect in effects if isinstance(effect, NewTransfer)]
+    assert len(started) <= 1, effects
+    return (started[0] if started else None), [effect for effect in effects if not isinstance(effect, NewTransfer)]
+
+
 def run_get(server: TftpServer, filename: str, *, mode: str = "octet", loop: Loop | None = None, **options):
     """RRQ ``filename`` from ``server`` through a loop; returns ``(loop, client transfer, file)``."""
     loop = loop or Loop()
@@ -190,8 +202,9 @@ def run_get(server: TftpServer, filename: str, *, mode: str = "octet", loop: Loo
     return loop, client, into
 
 
-def run_put(server: TftpServer, filename: str, data: bytes, *, mode: str = "octet", loop: Loop | None = None,
-            **options):  # fmt: skip
+def run_put(
+    server: TftpServer, filename: str, data: bytes, *, mode: str = "octet", loop: Loop | None = None, **options
+):
     """WRQ ``data`` as ``filename`` to ``server`` through a loop; returns ``(loop, client transfer, file)``."""
     loop = loop or Loop()
     loop.server = server

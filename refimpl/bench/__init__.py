@@ -21,6 +21,7 @@ SECTIONS: list[str] = [
     "refimpl.bench.ftp",
     "refimpl.bench.dhcp_sim",
     "refimpl.bench.tftp",
+    "refimpl.bench.dns",
 ]
 
 
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = argv[0] if argv else ""
     # A section's own name picks that section alone ("ftp" is not also "tftp"); else any that contain FILTER.
     chosen = [name for name in SECTIONS if name.rpartition(".")[2] == wanted] or [
-        name for name in SECTIONS if wanted in name]
+        name for name in SECTIONS if wanted in name
+    ]
     if not chosen:
         print(f"bench: no section matches {wanted!r}; sections: {', '.join(SECTIONS)}", file=sys.stderr)
         return 2

@@ -17,7 +17,8 @@ import os
 import tempfile
 import time
 
-from refimpl.dhcp.leases import LeaseStore, int_to_ip, ip_to_int
+from refimpl.dhcp.ipv4 import int_to_ip, ip_to_int
+from refimpl.dhcp.leases import LeaseStore
 
 ROUNDS = 5
 CLIENTS = 800

@@ -26,7 +26,7 @@ from refimpl.dhcp.client import ArpProbe, DhcpClient
 from refimpl.dhcp.delivery import Outgoing
 from refimpl.dhcp.server import DhcpServer, ServerConfig
 from refimpl.dhcp.sim_glue import ClientHost, ServerHost, register
-from refimpl.net.sim import Network
+from refimpl.sim.network import Network
 
 NETWORK = "198.18.0.0/17"
 SERVER_IP = "198.18.0.1"
@@ -68,16 +68,21 @@ def bare(clients: int = 10_000, seed: int = 1) -> tuple[float, int]:
     bound = 0
     for k in range(clients):
         now = k * 0.001
-        mac = "02:00:00:{:02x}:{:02x}:{:02x}".format(k >> 16 & 255, k >> 8 & 255, k & 255)
+        mac = f"02:00:00:{k >> 16 & 255:02x}:{k >> 8 & 255:02x}:{k & 255:02x}"
         client = DhcpClient(mac, rng)
-        inbox = [e for e in client.start(now) if isinstance(e, Outgoing)]
+        inbox = [e for e in client.start(now=now) if isinstance(e, Outgoing)]
         for _ in range(4):  # DISCOVER -> OFFER, REQUEST -> ACK
-            replies = [r for out in inbox for r in server.receive(out.data, now, dst_ip=out.dst_ip)]
+            replies = [
+                r
+                for out in inbox
+                for r in server.receive(out.data, dst_ip=out.dst_ip, now=now)
+                if isinstance(r, Outgoing)
+            ]
             inbox = []
             for reply in replies:
-                effects = client.receive(reply.data, now)
+                effects = client.receive(reply.data, now=now)
                 if any(isinstance(e, ArpProbe) for e in effects):
-                    effects = client.probe_result(False, now + 1.0)
+                    effects = client.probe_result(False, now=now + 1.0)
                 inbox += [e for e in effects if isinstance(e, Outgoing)]
             if not inbox:
                 break

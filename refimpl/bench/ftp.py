@@ -30,6 +30,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections import Counter
 
 from refimpl.bench import ftp_load, ftp_peers
 from refimpl.ftp import JailedFS, ServerConfig, ServerSession, UserDB
@@ -51,12 +52,12 @@ PEERS = ("ours", "vsftpd", "pyftpdlib")
 def core_commands_per_second(root: str, count: int = 20000) -> float:
     config = ServerConfig(users=UserDB(anonymous=True), failed_login_delay=0)
     session = ServerSession(config, JailedFS(root), ("192.0.2.10", 50000), ("192.0.2.1", 21))
-    session.start(0.0)
-    session.receive_data(b"USER anonymous\r\nPASS a@b\r\n", 0.0)
+    session.start(now=0.0)
+    session.receive(b"USER anonymous\r\nPASS a@b\r\n", now=0.0)
     lines = [b"NOOP\r\n", b"PWD\r\n", b"CWD /pub\r\n", b"SIZE file01.txt\r\n", b"TYPE I\r\n"]
     start = time.perf_counter()
     for i in range(count):
-        session.receive_data(lines[i % len(lines)], float(i))
+        session.receive(lines[i % len(lines)], now=float(i))
     return count / (time.perf_counter() - start)
 
 
@@ -81,8 +82,9 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def measure_transfers(port: int, name: str, root: str, big: str, size: int, rounds_done: int,
-                      check_sha: str | None = None) -> tuple[list[float], float]:
+def measure_transfers(
+    port: int, name: str, root: str, big: str, size: int, rounds_done: int, check_sha: str | None = None
+) -> tuple[list[float], float]:
     """``RETR_PER_ROUND`` RETRs and one STOR of ``big``; return their MB/s.
 
     Checks sizes (and the upload's hash if given)."""
@@ -108,8 +110,16 @@ def measure_transfers(port: int, name: str, root: str, big: str, size: int, roun
 
 def row(label: str, name: str, values: list[float], unit: str) -> str:
     """``RETR ours        best   1850 MB/s  median   1766 MB/s  (3 runs)`` - one parseable line."""
-    return (f"  {label:<6} {name:<10} best {max(values):8.0f} {unit}  median {statistics.median(values):8.0f} {unit}"
-            f"  ({len(values)} runs)")
+    return (
+        f"  {label:<6} {name:<10} best {max(values):8.0f} {unit}  median {statistics.median(values):8.0f} {unit}"
+        f"  ({len(values)} runs)"
+    )
+
+
+def failure_line(label: str, name: str, failures: Counter, what: str, width: int = 6) -> str:
+    """``  LOGIN  vsftpd     failed clients over all rounds: 3x no greeting; 1x reset`` (errors in name order)."""
+    listed = "; ".join(f"{n}x {err}" for err, n in sorted(failures.items()))
+    return f"  {label:<{width}} {name:<10} failed {what} over all rounds: {listed}"
 
 
 def ratio_lines(label: str, values: dict[str, list[float]]) -> list[str]:
@@ -131,8 +141,10 @@ def run(size: int = SIZE, rounds: int = ROUNDS, crowd: int = CROWD, peers: tuple
         big = os.path.join(root, "pub", "big.bin")
         sha = write_random_file(big, size)
         base = [ftp_load.loopback_copy(big) for _ in range(rounds)]
-        lines.append(f"client ceiling: loopback sendfile->recv_into, no server: "
-                     f"{max(n / s for n, s in base) / 1e6:.0f} MB/s (best of {rounds})")
+        lines.append(
+            f"client ceiling: loopback sendfile->recv_into, no server: "
+            f"{max(n / s for n, s in base) / 1e6:.0f} MB/s (best of {rounds})"
+        )
         with contextlib.ExitStack() as stack:
             running: dict[str, int] = {}
             for name in peers:
@@ -168,24 +180,26 @@ def run(size: int = SIZE, rounds: int = ROUNDS, crowd: int = CROWD, peers: tuple
 
             rates = {name: [] for name in running}
             lasts = {name: [] for name in running}
-            failures = {name: {} for name in running}
-            for r in range(rounds):
+            failures = {name: Counter() for name in running}  # error -> how many clients, over all rounds
+            for _ in range(rounds):
                 for name, port in running.items():
                     result = ftp_load.crowd(port, crowd, CROWD_TIMEOUT)
                     rates[name].append(result.per_second)
                     lasts[name].append(result.seconds)
-                    for err, n in result.errors.items():
-                        failures[name][err] = failures[name].get(err, 0) + n
+                    failures[name].update(result.errors)
             lines.append(f"crowd: {crowd} clients at once: connect, login, EPSV+LIST, QUIT:")
             for name in running:
-                lines.append(row("LOGIN", name, rates[name], "logins/s")
-                             + f"  last login done after {min(lasts[name]):.2f} s (shortest round)")
+                lines.append(
+                    row("LOGIN", name, rates[name], "logins/s")
+                    + f"  last login done after {min(lasts[name]):.2f} s (shortest round)"
+                )
                 if failures[name]:
-                    what = "; ".join(f"{n}x {err}" for err, n in sorted(failures[name].items()))
-                    lines.append(f"  LOGIN  {name:<10} failed clients over all rounds: {what}")
+                    lines.append(failure_line("LOGIN", name, failures[name], "clients"))
                     if name == "vsftpd" and any("greeting" in err for err in failures[name]):
-                        lines.append("  LOGIN  vsftpd     (its listen backlog is 32: SYN cookies, ACKs dropped, "
-                                     "no 220 ever; see CROWD_TIMEOUT)")
+                        lines.append(
+                            "  LOGIN  vsftpd     (its listen backlog is 32: SYN cookies, ACKs dropped, "
+                            "no 220 ever; see CROWD_TIMEOUT)"
+                        )
             lines += ratio_lines("LOGIN", rates)
         return lines
     finally:

@@ -258,7 +258,7 @@ async def _crowd(port: int, clients: int, timeout: float) -> CrowdResult:
         try:
             if not await asyncio.wait_for(one_client(port, stage=stage), timeout):
                 raise FTPBenchError("empty listing")
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise FTPBenchError(f"timeout during {stage[0]}") from None
         return time.perf_counter() - start
 

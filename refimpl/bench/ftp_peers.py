@@ -24,10 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
-from refimpl.net.procwait import stop
+from refimpl.lab.procwait import stop
 
 HOST = "127.0.0.1"
 # Passive port ranges: one per server so a port in TIME_WAIT from one server's
@@ -105,9 +105,25 @@ def start_ours(root: str) -> Iterator[Peer]:
     """Our server through its CLI, with the per-address limit raised for the 300-client run."""
     port = free_port()
     lo, hi = PASSIVE["ours"]
-    argv = [sys.executable, "-m", "refimpl", "ftp-server", "--root", root, "--host", HOST,
-            "--port", str(port), "--anonymous", "--anonymous-upload", "/incoming",
-            "--passive-ports", f"{lo}-{hi}", "--max-per-address", "1000"]
+    argv = [
+        sys.executable,
+        "-m",
+        "refimpl",
+        "ftp-server",
+        "--root",
+        root,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--anonymous",
+        "--anonymous-upload",
+        "/incoming",
+        "--passive-ports",
+        f"{lo}-{hi}",
+        "--max-per-address",
+        "1000",
+    ]
     with _running("ours", argv, port) as peer:
         yield peer
 
@@ -167,14 +183,35 @@ def start_vsftpd(root: str) -> Iterator[Peer]:
         lo, hi = PASSIVE["vsftpd"]
         conf = os.path.join(work, "vsftpd.conf")
         with open(conf, "w") as f:
-            f.write("\n".join([
-                "listen=YES", "listen_ipv6=NO", f"listen_address={HOST}", f"listen_port={port}",
-                "background=NO", "anonymous_enable=YES", f"anon_root={root}", "no_anon_password=YES",
-                "local_enable=NO", "write_enable=YES", "anon_upload_enable=YES", "anon_umask=022",
-                "pasv_enable=YES", f"pasv_min_port={lo}", f"pasv_max_port={hi}",
-                "seccomp_sandbox=NO", f"secure_chroot_dir={empty}", "ftp_username=ftp",
-                "max_clients=0", "max_per_ip=0", "xferlog_enable=NO", "dirmessage_enable=NO", "",
-            ]))
+            f.write(
+                "\n".join(
+                    [
+                        "listen=YES",
+                        "listen_ipv6=NO",
+                        f"listen_address={HOST}",
+                        f"listen_port={port}",
+                        "background=NO",
+                        "anonymous_enable=YES",
+                        f"anon_root={root}",
+                        "no_anon_password=YES",
+                        "local_enable=NO",
+                        "write_enable=YES",
+                        "anon_upload_enable=YES",
+                        "anon_umask=022",
+                        "pasv_enable=YES",
+                        f"pasv_min_port={lo}",
+                        f"pasv_max_port={hi}",
+                        "seccomp_sandbox=NO",
+                        f"secure_chroot_dir={empty}",
+                        "ftp_username=ftp",
+                        "max_clients=0",
+                        "max_per_ip=0",
+                        "xferlog_enable=NO",
+                        "dirmessage_enable=NO",
+                        "",
+                    ]
+                )
+            )
         with _running("vsftpd", [binary, conf], port) as peer:
             yield peer
     finally:
