@@ -41,7 +41,7 @@ def test_every_transition_is_an_arrow_or_a_loop():
 
 def test_diagram_follows_the_table_not_a_drawing():
     table = dict(dhcp_client.TRANSITIONS)
-    table[("BOUND", "reboot")] = dhcp_client.Transition("forget", "INIT-REBOOT", "test")
+    table[("BOUND", "reboot")] = dhcp_client.Transition("forget", "INIT-REBOOT", "test", "_discard")
     fig = states.state_diagram(transitions=table)
     assert len(_arrows(fig)) == len(_arrows(states.state_diagram())) + 1
     assert "reboot" in [t.get_text() for t in fig.axes[0].texts]

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from refimpl.net.sim import BROADCAST_IP, Network  # noqa: E402
+from refimpl.sim.network import BROADCAST_IP, Network  # noqa: E402
 from refimpl.trace import Event, Trace  # noqa: E402
 from refimpl.viz.sequence import (  # noqa: E402
     animate_sequence,
@@ -80,7 +80,9 @@ def test_lifelines_arrows_broadcasts_losses_and_notes_are_drawn(trace):
     fig = sequence_diagram(trace, title="DHCP")
     ax = fig.axes[0]
     hosts = ["client", "server", "printer"]  # order of appearance
-    assert [a.get_gid() for a in ax.lines if (a.get_gid() or "").startswith("lifeline:")] == [f"lifeline:{h}" for h in hosts]
+    assert [a.get_gid() for a in ax.lines if (a.get_gid() or "").startswith("lifeline:")] == [
+        f"lifeline:{h}" for h in hosts
+    ]
     headers = {a.get_gid(): a.get_text() for a in gids(fig, "header:")}
     assert headers["header:client"] == "client\n0.0.0.0 \u2192 192.0.2.10"
     assert headers["header:server"] == "server\n192.0.2.1"
@@ -119,7 +121,7 @@ def test_labels_do_not_overlap_on_a_rendered_figure(trace):
     renderer = canvas.get_renderer()
     boxes = [a.get_window_extent(renderer) for a in gids(fig, "label:") + gids(fig, "note:")]
     for k, one in enumerate(boxes):
-        for other in boxes[k + 1:]:
+        for other in boxes[k + 1 :]:
             assert not one.overlaps(other)
 
 
@@ -180,11 +182,13 @@ def test_sequence_text_is_deterministic_and_shows_everything(trace):
 
 
 def test_text_for_hand_made_trace():
-    t = Trace([
-        Event(0.0, "a", "b", "tcp", "SYN", "192.0.2.1", 49152, "192.0.2.2", 21),
-        Event(0.5, "b", "a", "tcp", "RST", "192.0.2.2", 21, "192.0.2.1", 49152),
-        Event(1.0, "a", "a", "note", "gave up"),
-    ])
+    t = Trace(
+        [
+            Event(0.0, "a", "b", "tcp", "SYN", "192.0.2.1", 49152, "192.0.2.2", 21),
+            Event(0.5, "b", "a", "tcp", "RST", "192.0.2.2", 21, "192.0.2.1", 49152),
+            Event(1.0, "a", "a", "note", "gave up"),
+        ]
+    )
     assert sequence_text(t).splitlines()[2:] == [
         "  0.000          |-SYN---------->|         :49152->:21",
         "  0.500          |<-RST----------|         :21->:49152",

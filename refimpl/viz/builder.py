@@ -6,8 +6,10 @@ values. The form is *generated* from :data:`refimpl.dhcp.message.HEADER_FIELDS`
 (one input per header field, its meaning as the tooltip) plus a few options
 from the registry, so it can never disagree with the codec.
 
-Bad input (``192.0.2.``, an xid too big for 4 octets) is reported under the
-form with the codec's own error message; the last good message stays shown.
+Bad input (``192.0.2.999``, an xid too big for 4 octets) is reported under the
+form by :func:`bad_input`: the field's name, what is wrong, and what a valid
+value looks like (what passes that check, the codec still checks, and its
+own message is shown then); the last good message stays shown.
 
 ipywidgets is imported lazily inside :func:`packet_builder`.
 """
@@ -27,6 +29,67 @@ FORM_OPTIONS = (
     ("server_id", "text", "e.g. 192.0.2.1 (empty: none)"),
     ("lease_time", "text", "seconds (empty: none)"),
 )
+
+
+# What a valid value looks like, per kind of field: the builder's answer to bad input names the field and says
+# this, instead of passing on whatever the conversion raised ("bytes must be in range(0, 256)").
+_UNSIGNED = {"u8": 8, "u16": 16, "u32": 32}
+_EXAMPLES = {
+    "ip": "a dotted IPv4 address: four numbers from 0 to 255, e.g. 192.0.2.10",
+    "chaddr": "a MAC address: six pairs of hex digits separated by ':', e.g. 02:00:00:00:00:01",
+    "param_request_list": "option codes from 1 to 254, separated by commas, e.g. 1, 3, 6, 15",
+    "lease_time": "a number of seconds from 0 to 4294967295 (0xffffffff means infinite, RFC 2132 §9.2)",
+}
+_IP_OPTIONS = ("requested_ip", "server_id")
+
+
+def _is_ipv4(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts)
+
+
+def _is_number(text: str, bits: int) -> bool:
+    try:
+        return 0 <= int(text, 0) < 2**bits
+    except ValueError:
+        return False
+
+
+def bad_input(name: str, text: str) -> str | None:
+    """Why ``text`` is no valid value for the form's field ``name`` (with what a valid one looks like), or None.
+
+    Checks the *form* of the value before the codec sees it; what passes here the codec still checks.
+    """
+    from refimpl.dhcp.message import HEADER_FIELDS
+
+    text = str(text).strip()
+    kinds = {f.name: (f.kind, f.size) for f in HEADER_FIELDS}
+    shown = repr(text) if text else "an empty value"
+    if name == "chaddr":
+        parts = text.replace("-", ":").split(":")
+        if not (len(parts) == 6 and all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts)):
+            return f"{name}: {shown} is not {_EXAMPLES['chaddr']}"
+    elif name in kinds and kinds[name][0] in _UNSIGNED:
+        bits = _UNSIGNED[kinds[name][0]]
+        if not _is_number(text, bits):
+            return (
+                f"{name}: {shown} does not fit: {name} is {bits // 8} octet{'s' if bits > 8 else ''}, a whole number "
+                f"from 0 to {2**bits - 1} (decimal, or hex written 0x..., e.g. 0x{2**bits - 1:0{bits // 4}x})"
+            )
+    elif name in kinds and kinds[name][0] == "ip" or (name in _IP_OPTIONS and text):
+        if not _is_ipv4(text):
+            return f"{name}: {shown} is not {_EXAMPLES['ip']}"
+    elif name in kinds and kinds[name][0] == "bytes":
+        size = kinds[name][1]
+        if len(text.encode("utf-8")) > size - 1:
+            return f"{name}: {len(text.encode('utf-8'))} bytes is too long: at most {size - 1}, and a NUL ends it"
+    elif name == "param_request_list" and text:
+        codes = text.replace(",", " ").split()
+        if not all(c.isdigit() and 1 <= int(c) <= 254 for c in codes):
+            return f"{name}: {shown} is not {_EXAMPLES['param_request_list']}"
+    elif name == "lease_time" and text and not _is_number(text, 32):
+        return f"{name}: {shown} is not {_EXAMPLES['lease_time']}"
+    return None
 
 
 def _default_message():
@@ -87,13 +150,17 @@ class PacketBuilder:
                 control = w.Text(value=str(value), description=f.name)
             control.tooltip = f"{f.meaning} ({f.rfc})"
             self.controls[f.name] = control
-        self.controls["broadcast"] = w.Checkbox(value=self.message.broadcast, description="BROADCAST flag (leftmost bit of flags)", indent=False)
+        self.controls["broadcast"] = w.Checkbox(
+            value=self.message.broadcast, description="BROADCAST flag (leftmost bit of flags)", indent=False
+        )
         for name, kind, hint in FORM_OPTIONS:
             spec = option_spec(name)
             value = self.message.get(name)
             if kind == "choice":
                 choices = [("(none)", 0)] + [(f"{t.value} {t.name}", t.value) for t in MessageType]
-                control = w.Dropdown(options=choices, value=int(value) if value is not None else 0, description=f"{spec.code}")
+                control = w.Dropdown(
+                    options=choices, value=int(value) if value is not None else 0, description=f"{spec.code}"
+                )
             else:
                 text = "" if value is None else (", ".join(map(str, value)) if isinstance(value, list) else str(value))
                 control = w.Text(value=text, description=f"{spec.code}", placeholder=hint)
@@ -111,7 +178,9 @@ class PacketBuilder:
         self.view.observe(lambda change: self._redraw(), names="value")
         header = [self.controls[f.name] for f in HEADER_FIELDS] + [self.controls["broadcast"]]
         option_labels = [w.HTML("<b>options</b> (code: value)")] + [self.controls[n] for n, _, _ in FORM_OPTIONS]
-        form = w.HBox([w.VBox([w.HTML("<b>fixed header</b> (RFC 2131 §2)")] + header), w.VBox(option_labels + [self.status])])
+        form = w.HBox(
+            [w.VBox([w.HTML("<b>fixed header</b> (RFC 2131 §2)")] + header), w.VBox(option_labels + [self.status])]
+        )
         pictures = w.HBox([self.hexdump, w.VBox([self.view, self.diagram])], layout=w.Layout(flex_flow="row wrap"))
         self.widget = w.VBox([form, pictures])  # the pictures wrap below each other on a narrow page
         self.widget.builder = self  # so a notebook (or test) can reach the state from the widget
@@ -151,6 +220,10 @@ class PacketBuilder:
 
     def _changed(self, name: str) -> None:
         message = self.message.copy()
+        why = None if name in ("broadcast", "message_type") else bad_input(name, self.controls[name].value)
+        if why:
+            self.status.value = f"<span style='color:#b00020'>{html.escape(why)}</span>"
+            return
         try:
             self._apply(name, message)
             message.encode()  # every value must also encode

@@ -108,7 +108,7 @@ def field_value_text(msg, name: str) -> str:
         used = raw[: msg.hlen] if 0 < msg.hlen <= len(raw) else raw
         text = ":".join(f"{b:02x}" for b in used)
         rest = len(raw) - len(used)
-        return f"{text} + {rest} zero octets" if rest and not any(raw[len(used):]) else text
+        return f"{text} + {rest} zero octets" if rest and not any(raw[len(used) :]) else text
     value = getattr(msg, name)
     if name == "xid":
         return f"0x{value:08x}"
@@ -464,7 +464,16 @@ def header_diagram(msg=None, highlight: str | None = None, ax=None):
     y = 0.0
     colour = 0
     for block in blocks:
-        ax.text(-0.3, y + block.lines / 2, f"{block.offset}", ha="right", va="center", fontsize=8, color="#666", family="monospace")
+        ax.text(
+            -0.3,
+            y + block.lines / 2,
+            f"{block.offset}",
+            ha="right",
+            va="center",
+            fontsize=8,
+            color="#666",
+            family="monospace",
+        )
         for cell in block.cells:
             face = _HIGHLIGHT if cell.name == highlight else _PALETTE[colour % len(_PALETTE)]
             colour += 1
@@ -473,15 +482,41 @@ def header_diagram(msg=None, highlight: str | None = None, ax=None):
             label = f"{cell.name} ({cell.size})"
             if msg is not None:
                 value = field_value_text(msg, cell.name)
-                label = f"{label}\n{value}" if len(value) <= width * 2.2 else f"{label}\n{value[: int(width * 2.2) - 2]}.."
+                label = (
+                    f"{label}\n{value}" if len(value) <= width * 2.2 else f"{label}\n{value[: int(width * 2.2) - 2]}.."
+                )
             fontsize = 9 if width >= 16 else 8
-            ax.text(cell.first_bit + width / 2, y + block.lines / 2, label, ha="center", va="center", fontsize=fontsize, family="monospace")
+            ax.text(
+                cell.first_bit + width / 2,
+                y + block.lines / 2,
+                label,
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                family="monospace",
+            )
             if block.rows > block.lines:  # drawn shorter than it is: say so with a break mark
-                ax.text(BITS_PER_ROW - 0.3, y + block.lines - 0.15, f"{block.rows} rows", ha="right", va="bottom", fontsize=7, color="#555")
+                ax.text(
+                    BITS_PER_ROW - 0.3,
+                    y + block.lines - 0.15,
+                    f"{block.rows} rows",
+                    ha="right",
+                    va="bottom",
+                    fontsize=7,
+                    color="#555",
+                )
         y += block.lines
     ax.add_patch(Rectangle((0, y), BITS_PER_ROW, 1, facecolor="white", edgecolor="black", lw=1, linestyle="--"))
     ax.text(-0.3, y + 0.5, f"{_cookie_offset()}", ha="right", va="center", fontsize=8, color="#666", family="monospace")
-    ax.text(BITS_PER_ROW / 2, y + 0.5, "options (variable): magic cookie 99.130.83.99, then code/length/value", ha="center", va="center", fontsize=9, family="monospace")
+    ax.text(
+        BITS_PER_ROW / 2,
+        y + 0.5,
+        "options (variable): magic cookie 99.130.83.99, then code/length/value",
+        ha="center",
+        va="center",
+        fontsize=9,
+        family="monospace",
+    )
     ax.text(-3.1, -1.0, "offset", ha="left", va="bottom", fontsize=7, color="#666")
     ax.set_title("DHCP message header (RFC 2131 figure 1), 32 bits per row", fontsize=11)
     fig.tight_layout()
@@ -555,7 +590,16 @@ def hexdump(msg, highlight: str | int | None = "yiaddr", width: int = 16, ax=Non
             ax.text(-0.2, row + 0.5, f"{i:04x}", ha="right", va="center", fontsize=8, color="#666", family="monospace")
         face = _HIGHLIGHT if i in marked else tint.get(i, "white")
         ax.add_patch(Rectangle((col, row), 1, 1, facecolor=face, edgecolor="#bbbbbb", lw=0.5))
-        ax.text(col + 0.5, row + 0.5, f"{b:02x}", ha="center", va="center", fontsize=8, family="monospace", color="black" if b else "#aaaaaa")
+        ax.text(
+            col + 0.5,
+            row + 0.5,
+            f"{b:02x}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            family="monospace",
+            color="black" if b else "#aaaaaa",
+        )
     ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return fig

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import html
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from refimpl.trace import Event, Trace
 from refimpl.viz.sequence import layout, sequence_diagram
@@ -33,7 +34,7 @@ def hexdump(raw: bytes, limit: int = 256) -> str:
     """Classic 16-bytes-a-line hexdump (offset, hex, ASCII); long payloads are cut at ``limit``."""
     lines = []
     for offset in range(0, min(len(raw), limit), 16):
-        chunk = raw[offset:offset + 16]
+        chunk = raw[offset : offset + 16]
         hexes = " ".join(f"{b:02x}" for b in chunk)
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         lines.append(f"{offset:04x}  {hexes:<47}  {text}")
@@ -79,6 +80,13 @@ def _png(fig, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
+def _picture_layout(**options):
+    """An ipywidgets Layout for a PNG shown at its drawn size (no stretching, no shrinking but to fit)."""
+    import ipywidgets as widgets
+
+    return widgets.Layout(height="auto", align_self="flex-start", object_fit="contain", **options)
+
+
 class SequencePlayer:
     """Slider + Play + prev/next over the rows of a sequence diagram.
 
@@ -116,14 +124,20 @@ class SequencePlayer:
         self.next_button = widgets.Button(description="next \u25b6", layout=widgets.Layout(width="80px"))
         self.prev_button.on_click(lambda _: self.step(-1))
         self.next_button.on_click(lambda _: self.step(+1))
-        self.diagram = widgets.Image(format="png", layout=widgets.Layout(max_width="62%"))
+        # Pictures keep their own pixel size and aspect ratio: in a flex row an <img> is otherwise
+        # stretched to the row's height (02's diagram was drawn 520x384 and shown 520x936) or shrunk
+        # to its column (the state diagram at half size, its labels a few pixels high).
+        self.diagram = widgets.Image(format="png", layout=_picture_layout(max_width="100%"))
         self.details = widgets.HTML()
-        self.extra = widgets.Image(format="png", layout=widgets.Layout(display="none"))
+        self.extra = widgets.Image(format="png", layout=_picture_layout(display="none"))
         self.extra_text = widgets.HTML()
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
         controls = widgets.HBox([self.play, self.prev_button, self.slider, self.next_button])
-        side = widgets.VBox([self.details, self.extra, self.extra_text], layout=widgets.Layout(max_width="38%"))
-        self.widget = widgets.VBox([controls, widgets.HBox([self.diagram, side])])
+        # the message text beside the diagram where the window leaves room for it, else below it
+        # (a row that wraps); the extra view (a state diagram) below both, at its drawn size
+        side = widgets.VBox([self.details], layout=widgets.Layout(flex="1 1 320px", min_width="320px", overflow="auto"))
+        top = widgets.HBox([self.diagram, side], layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"))
+        self.widget = widgets.VBox([controls, top, self.extra, self.extra_text])
         self.index = -1
         self.show(0)
 
@@ -147,7 +161,9 @@ class SequencePlayer:
         part, upto = self._window(i)
         fig = sequence_diagram(part, upto=upto, max_rows=None, **self.options)
         self.diagram.value = _png(fig, self.dpi)
-        self.details.value = "<pre style='font-size:12px;line-height:1.3'>" + html.escape(self.details_text(i)) + "</pre>"
+        self.details.value = (
+            "<pre style='font-size:12px;line-height:1.3'>" + html.escape(self.details_text(i)) + "</pre>"
+        )
         if self.extra_view is not None:
             view = self.extra_view(row.index, row.event)
             if isinstance(view, Figure) or hasattr(view, "savefig"):
@@ -164,7 +180,7 @@ class SequencePlayer:
             return self.trace, i + 1
         start = max(0, min(i - self.window + 1, len(self.rows) - self.window))
         first, last = self.rows[start].index, self.rows[start + self.window - 1].index
-        return Trace(self.trace.events[first:last + 1], self.trace.addresses), i - start + 1
+        return Trace(self.trace.events[first : last + 1], self.trace.addresses), i - start + 1
 
     def details_text(self, i: int) -> str:
         row = self.rows[i]

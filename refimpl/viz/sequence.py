@@ -21,8 +21,8 @@ any core that uses it) stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from refimpl.trace import BROADCAST, Event, Trace
 
@@ -197,11 +197,22 @@ def _setup_axes(ax, lay: Layout, title: str | None) -> list:
     artists = []
     for name in lay.hosts:
         x = lay.x[name]
-        artists.append(ax.plot([x, x], [0, lay.height - 0.5], color="#9a9a9a", lw=1.0, zorder=1, gid=f"lifeline:{name}")[0])
-        artists.append(ax.text(
-            x, 0.3, lay.labels[name], ha="center", va="bottom", fontsize=FONT, zorder=4, gid=f"header:{name}",
-            bbox=dict(boxstyle="round,pad=0.35", facecolor="#eef2f7", edgecolor="#7a8ca5"),
-        ))
+        artists.append(
+            ax.plot([x, x], [0, lay.height - 0.5], color="#9a9a9a", lw=1.0, zorder=1, gid=f"lifeline:{name}")[0]
+        )
+        artists.append(
+            ax.text(
+                x,
+                0.3,
+                lay.labels[name],
+                ha="center",
+                va="bottom",
+                fontsize=FONT,
+                zorder=4,
+                gid=f"header:{name}",
+                bbox=dict(boxstyle="round,pad=0.35", facecolor="#eef2f7", edgecolor="#7a8ca5"),
+            )
+        )
     return artists
 
 
@@ -220,11 +231,19 @@ def _draw_row(ax, lay: Layout, row: Row, colors: dict[str, str], show_ports: boo
     artists = []
     if event.is_note:
         text = f"{event.kind} {event.summary}".strip()
-        artists.append(ax.text(
-            lay.x[event.src], y, _fit(text, COLUMN * 72 / (SMALL * 0.6) * 1.3), ha="center", va="center",
-            fontsize=SMALL + 0.5, zorder=5, gid=f"note:{i}",
-            bbox=dict(boxstyle="round,pad=0.3", facecolor="#fff6bf", edgecolor="#c9a800"),
-        ))
+        artists.append(
+            ax.text(
+                lay.x[event.src],
+                y,
+                _fit(text, COLUMN * 72 / (SMALL * 0.6) * 1.3),
+                ha="center",
+                va="center",
+                fontsize=SMALL + 0.5,
+                zorder=5,
+                gid=f"note:{i}",
+                bbox=dict(boxstyle="round,pad=0.3", facecolor="#fff6bf", edgecolor="#c9a800"),
+            )
+        )
         return artists
 
     x1 = lay.x[event.src]
@@ -238,7 +257,6 @@ def _draw_row(ax, lay: Layout, row: Row, colors: dict[str, str], show_ports: boo
         ends = [lay.x[t] for t in row.targets]
     far = max(ends, key=lambda e: abs(e - x1))
     left, right = min(ends + [x1]), max(ends + [x1])
-    span = (right - left) * inches_per_unit
     kind = "bcast" if broadcast else "arrow"
 
     if event.lost:
@@ -246,19 +264,44 @@ def _draw_row(ax, lay: Layout, row: Row, colors: dict[str, str], show_ports: boo
         arms = {e > x1: e for e in sorted(ends, key=lambda e: abs(e - x1))}.values()
         for arm in arms:
             stop = x1 + (arm - x1) * 0.62
-            artists.append(ax.add_patch(FancyArrowPatch(
-                (x1, y), (stop, y), arrowstyle="-", linestyle=(0, (5, 3)) if broadcast else "-", zorder=3,
-                gid=f"lost:{i}", **style)))
-            artists.append(ax.plot([stop], [y], marker="x", markersize=11, mew=2.6, color=LOST_COLOR, zorder=4,
-                                   gid=f"lostmark:{i}")[0])
+            artists.append(
+                ax.add_patch(
+                    FancyArrowPatch(
+                        (x1, y),
+                        (stop, y),
+                        arrowstyle="-",
+                        linestyle=(0, (5, 3)) if broadcast else "-",
+                        zorder=3,
+                        gid=f"lost:{i}",
+                        **style,
+                    )
+                )
+            )
+            artists.append(
+                ax.plot(
+                    [stop], [y], marker="x", markersize=11, mew=2.6, color=LOST_COLOR, zorder=4, gid=f"lostmark:{i}"
+                )[0]
+            )
         stops = [x1 + (arm - x1) * 0.62 for arm in arms] + [x1]
         label_x = (min(stops) + max(stops)) / 2
-        span = (max(stops) - min(stops)) * inches_per_unit
     else:
         for end in ends:
-            artists.append(ax.add_patch(FancyArrowPatch(
-                (x1, y), (end, y), arrowstyle="-|>", mutation_scale=14, shrinkA=0, shrinkB=2,
-                linestyle=(0, (5, 3)) if broadcast else "-", zorder=3, gid=f"{kind}:{i}", **style)))
+            artists.append(
+                ax.add_patch(
+                    FancyArrowPatch(
+                        (x1, y),
+                        (end, y),
+                        arrowstyle="-|>",
+                        mutation_scale=14,
+                        shrinkA=0,
+                        shrinkB=2,
+                        linestyle=(0, (5, 3)) if broadcast else "-",
+                        zorder=3,
+                        gid=f"{kind}:{i}",
+                        **style,
+                    )
+                )
+            )
         label_x = (left + right) / 2
 
     # The label is centred on the arrow but may run past its ends, over other lifelines (it has an
@@ -269,26 +312,63 @@ def _draw_row(ax, lay: Layout, row: Row, colors: dict[str, str], show_ports: boo
     half = len(label) * FONT * 0.56 / 72 / inches_per_unit / 2
     label_x = min(max(label_x, left_edge + half), right_edge - half)
     label_color = LOST_COLOR if event.lost else "black"
-    artists.append(ax.text(
-        label_x, y - 0.1, label, ha="center", va="bottom", fontsize=FONT, color=label_color, zorder=6,
-        gid=f"label:{i}", bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.85),
-    ))
+    artists.append(
+        ax.text(
+            label_x,
+            y - 0.1,
+            label,
+            ha="center",
+            va="bottom",
+            fontsize=FONT,
+            color=label_color,
+            zorder=6,
+            gid=f"label:{i}",
+            bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.85),
+        )
+    )
     direction = 1 if far >= x1 else -1
     small = dict(fontsize=SMALL, color="#555555", va="top", zorder=6)
     src_text = f":{event.src_port}" if show_ports and event.src_port else ""
     if broadcast:
         # the marker sits under the sender, on the side of the longest arm
-        artists.append(ax.text(
-            x1 + direction * 0.05, y + 0.1, f"{src_text} broadcast".strip(), ha="left" if direction > 0 else "right",
-            va="top", fontsize=SMALL, style="italic", color=color, zorder=6, gid=f"bmark:{i}"))
+        artists.append(
+            ax.text(
+                x1 + direction * 0.05,
+                y + 0.1,
+                f"{src_text} broadcast".strip(),
+                ha="left" if direction > 0 else "right",
+                va="top",
+                fontsize=SMALL,
+                style="italic",
+                color=color,
+                zorder=6,
+                gid=f"bmark:{i}",
+            )
+        )
     elif src_text:
-        artists.append(ax.text(x1 + direction * 0.05, y + 0.1, src_text,
-                               ha="left" if direction > 0 else "right", gid=f"port:{i}", **small))
+        artists.append(
+            ax.text(
+                x1 + direction * 0.05,
+                y + 0.1,
+                src_text,
+                ha="left" if direction > 0 else "right",
+                gid=f"port:{i}",
+                **small,
+            )
+        )
     if show_ports and event.src_port and not event.lost:
         for end in {e > x1: e for e in sorted(ends, key=lambda e: abs(e - x1))}.values():
             side = 1 if end > x1 else -1
-            artists.append(ax.text(end - side * 0.05, y + 0.1, f":{event.dst_port}",
-                                   ha="right" if side > 0 else "left", gid=f"port:{i}", **small))
+            artists.append(
+                ax.text(
+                    end - side * 0.05,
+                    y + 0.1,
+                    f":{event.dst_port}",
+                    ha="right" if side > 0 else "left",
+                    gid=f"port:{i}",
+                    **small,
+                )
+            )
     return artists
 
 
@@ -314,8 +394,12 @@ def clip(trace: Trace, hosts=None, max_rows: int | None = None) -> tuple[Trace, 
 
 def _mention_hidden(ax, hidden: int) -> None:
     if hidden:
-        ax.set_xlabel(f"\u2026 and {hidden} more events (slice the trace, or raise max_rows, to see them)",
-                      fontsize=FONT, color="#555555", style="italic")
+        ax.set_xlabel(
+            f"\u2026 and {hidden} more events (slice the trace, or raise max_rows, to see them)",
+            fontsize=FONT,
+            color="#555555",
+            style="italic",
+        )
 
 
 def sequence_diagram(
@@ -342,7 +426,7 @@ def sequence_diagram(
     lay, _, per_row = _draw(trace, ax, hosts, title, show_ports)
     _mention_hidden(ax, hidden)
     if upto is not None:
-        for artists in per_row[max(upto, 0):]:
+        for artists in per_row[max(upto, 0) :]:
             for artist in artists:
                 artist.remove()
         _time_labels(ax, lay, max(upto, 0))
@@ -366,9 +450,9 @@ def animate_sequence(
 ):
     """A FuncAnimation that reveals one message per frame (frame k shows rows 0..k).
 
-    The figure is closed in pyplot, so a notebook shows only what you display: ``HTML(to_html_player(anim))``. Every frame is embedded as
-    an image, so keep animated traces short (``trace[:15]``): about 60 kB
-    per frame at the default ``dpi=72``.
+    The figure is closed in pyplot, so a notebook shows only what you display:
+    ``HTML(to_html_player(anim))``. Every frame is embedded as an image, so keep
+    animated traces short (``trace[:15]``): about 60 kB per frame at the default ``dpi=72``.
     """
     from matplotlib.animation import FuncAnimation
 
@@ -402,19 +486,30 @@ def animate_sequence(
 
 
 def to_html_player(anim, default_mode: str = "once") -> str:
-    """The animation as self-contained HTML/JS (frames embedded): plays in a saved notebook."""
-    import matplotlib
+    """The animation as self-contained HTML/JS (frames embedded): plays in a saved notebook, offline.
 
-    limit = matplotlib.rcParams["animation.embed_limit"]
-    matplotlib.rcParams["animation.embed_limit"] = max(limit, 60)  # MB
-    try:
-        return anim.to_jshtml(default_mode=default_mode)
-    finally:
-        matplotlib.rcParams["animation.embed_limit"] = limit
+    Our own player around matplotlib's frames (:mod:`refimpl.viz.html_player`
+    says why not ``to_jshtml``); ``default_mode="loop"`` starts with looping on.
+    """
+    from refimpl.viz.html_player import animation_frames, player_html
+
+    title = anim._fig.axes[0].get_title() if anim._fig.axes else ""
+    return player_html(
+        animation_frames(anim),
+        interval=int(anim._interval),
+        loop=default_mode == "loop",
+        alt=f"sequence diagram, one message per frame: {title}".rstrip(": "),
+    )
 
 
-def side_by_side(trace_a: Trace, trace_b: Trace, titles: Sequence[str] = ("A", "B"), hosts=None,
-                 show_ports: bool = True, max_rows: int | None = 80):
+def side_by_side(
+    trace_a: Trace,
+    trace_b: Trace,
+    titles: Sequence[str] = ("A", "B"),
+    hosts=None,
+    show_ports: bool = True,
+    max_rows: int | None = 80,
+):
     """Two sequence diagrams next to each other (e.g. active PORT vs passive PASV)."""
     (trace_a, hidden_a), (trace_b, hidden_b) = clip(trace_a, hosts, max_rows), clip(trace_b, hosts, max_rows)
     lay_a, lay_b = layout(trace_a, hosts), layout(trace_b, hosts)
@@ -469,7 +564,7 @@ def sequence_text(
     head[:margin] = list(f"{'time':>{margin - 2}}  ")
     for name in names:
         start = max(pos[name] - len(name) // 2, margin)
-        head[start:start + len(name)] = list(name[: col - 1])
+        head[start : start + len(name)] = list(name[: col - 1])
     out = ["".join(head).rstrip(), "".join(blank()).rstrip()]
 
     for row in lay.rows:
@@ -482,7 +577,7 @@ def sequence_text(
             text = f"[{event.kind}{' ' + event.summary if event.summary else ''}]"
             text = _fit(text, col * 2 - 2)
             start = x1 + 2  # just right of the lifeline, which stays visible
-            chars[start:start + len(text)] = list(text)
+            chars[start : start + len(text)] = list(text)
         else:
             broadcast = event.dst == BROADCAST
             targets = [pos[t] for t in row.targets] or [x1 + col // 2]
@@ -505,7 +600,7 @@ def sequence_text(
             length, step, end = max(spans)  # the label goes on the longest arm
             label = _fit(event.kind, length - 3)
             start = x1 + 2 if step > 0 else end + 2
-            chars[start:start + len(label)] = list(label)
+            chars[start : start + len(label)] = list(label)
             bits = [event.kind] if label != event.kind else []  # cut in the arrow: spell it out
             if show_ports:
                 bits.append(f":{event.src_port}->:{event.dst_port}" if event.src_port else "")

@@ -2,7 +2,8 @@
 
 RFC 2131 figure 5 draws the client as boxes and arrows. The client in
 :mod:`refimpl.dhcp.client` *is* a table, ``TRANSITIONS[(state, event)] =
-Transition(action, next_state, rule)``; this module draws that table. Only
+Transition(action, next_state, rule, method)`` - the client calls ``method``,
+the picture shows ``action``; this module draws that table. Only
 where each box sits is decided here (:data:`POSITIONS`, placed roughly as in
 figure 5); every arrow and every label comes from the table, so if someone
 adds a transition to the client, it appears in the picture, and a picture
@@ -19,8 +20,9 @@ matplotlib is imported inside the functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from refimpl.dhcp import client as dhcp_client
 
@@ -70,8 +72,8 @@ def _state_of(last) -> tuple[str, str, str] | None:
         return None
     if isinstance(last, tuple):
         return last
-    before = getattr(last, "before", None) or getattr(last, "state")
-    after = getattr(last, "after", None) or getattr(last, "next_state")
+    before = getattr(last, "before", None) or last.state
+    after = getattr(last, "after", None) or last.next_state
     return before, last.event, after
 
 
@@ -101,8 +103,14 @@ def _bezier_mid(a, b, rad):
     return (x1 + x2) / 2 + rad * dy / 2, (y1 + y2) / 2 - rad * dx / 2
 
 
-def state_diagram(current: str | None = None, last=None, ax=None, title: str | None = None,
-                  transitions: Mapping | None = None, labels: bool = True):  # fmt: skip
+def state_diagram(
+    current: str | None = None,
+    last=None,
+    ax=None,
+    title: str | None = None,
+    transitions: Mapping | None = None,
+    labels: bool = True,
+):
     """Draw the client's states and transitions; return the Figure.
 
     ``current`` is filled; ``last`` (a ``StateChange``, a ``Step`` or a
@@ -130,12 +138,22 @@ def state_diagram(current: str | None = None, last=None, ax=None, title: str | N
         extra = state in dhcp_client.EXTRA_STATES
         lit = state == current
         boxes[state] = ax.text(
-            x, y, state, ha="center", va="center", fontsize=9.5, zorder=3,
+            x,
+            y,
+            state,
+            ha="center",
+            va="center",
+            fontsize=9.5,
+            zorder=3,
             fontweight="bold" if lit else "normal",
-            bbox=dict(boxstyle="round,pad=0.45", linestyle="--" if extra else "-", linewidth=2.2 if lit else 1.0,
-                      facecolor=CURRENT_FILL if lit else ("#f4f4f4" if extra else "white"),
-                      edgecolor="#333333"),
-        )  # fmt: skip
+            bbox=dict(
+                boxstyle="round,pad=0.45",
+                linestyle="--" if extra else "-",
+                linewidth=2.2 if lit else 1.0,
+                facecolor=CURRENT_FILL if lit else ("#f4f4f4" if extra else "white"),
+                edgecolor="#333333",
+            ),
+        )
 
     loops: dict[str, list[tuple[str, bool]]] = {}
     for (a, b), events in edges.items():
@@ -147,28 +165,62 @@ def state_diagram(current: str | None = None, last=None, ax=None, title: str | N
             continue
         rad = BENDS.get((a, b), DEFAULT_BEND)
         arrow = FancyArrowPatch(
-            POSITIONS[a], POSITIONS[b], connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>", mutation_scale=13,
-            patchA=boxes[a].get_bbox_patch(), patchB=boxes[b].get_bbox_patch(), shrinkA=2, shrinkB=2,
-            color=LAST_COLOR if hot else "#555555", linewidth=2.4 if hot else 0.9, zorder=2,
-        )  # fmt: skip
+            POSITIONS[a],
+            POSITIONS[b],
+            connectionstyle=f"arc3,rad={rad}",
+            arrowstyle="-|>",
+            mutation_scale=13,
+            patchA=boxes[a].get_bbox_patch(),
+            patchB=boxes[b].get_bbox_patch(),
+            shrinkA=2,
+            shrinkB=2,
+            color=LAST_COLOR if hot else "#555555",
+            linewidth=2.4 if hot else 0.9,
+            zorder=2,
+        )
         ax.add_patch(arrow)
         if labels:
             mx, my = _bezier_mid(POSITIONS[a], POSITIONS[b], rad)
             text = "\n".join(events)
-            ax.text(mx, my, text, ha="center", va="center", fontsize=6.8, zorder=4,
-                    color=LAST_COLOR if hot else "#222222", fontweight="bold" if hot else "normal",
-                    bbox=dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none", alpha=0.85))  # fmt: skip
+            ax.text(
+                mx,
+                my,
+                text,
+                ha="center",
+                va="center",
+                fontsize=6.8,
+                zorder=4,
+                color=LAST_COLOR if hot else "#222222",
+                fontweight="bold" if hot else "normal",
+                bbox=dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none", alpha=0.85),
+            )
     if labels:
         for state, items in loops.items():
             if state not in POSITIONS:
                 continue
             x, y = POSITIONS[state]
             for k, (event, hot) in enumerate(items):
-                ax.text(x, y - 0.42 - 0.22 * k, "\u21bb " + event, ha="center", va="top", fontsize=6.3, zorder=4,
-                        color=LAST_COLOR if hot else "#666666", fontweight="bold" if hot else "normal")  # fmt: skip
+                ax.text(
+                    x,
+                    y - 0.42 - 0.22 * k,
+                    "\u21bb " + event,
+                    ha="center",
+                    va="top",
+                    fontsize=6.3,
+                    zorder=4,
+                    color=LAST_COLOR if hot else "#666666",
+                    fontweight="bold" if hot else "normal",
+                )
     if taken is not None:
-        ax.text(-0.5, -1.3, f"last: {taken[0]} --{taken[1]}--> {taken[2]}", fontsize=8.5, color=LAST_COLOR,
-                ha="left", va="bottom")  # fmt: skip
+        ax.text(
+            -0.5,
+            -1.3,
+            f"last: {taken[0]} --{taken[1]}--> {taken[2]}",
+            fontsize=8.5,
+            color=LAST_COLOR,
+            ha="left",
+            va="bottom",
+        )
     return ax.figure
 
 
@@ -200,7 +252,11 @@ def stepper_text(scenario, client: str | None = None) -> str:
     lines = []
     for index, event in enumerate(scenario.trace):
         state, _ = scenario.state_at(index, client)
-        what = f"note: {event.kind} {event.summary}".strip() if event.is_note else f"{event.src} -> {event.dst}: {event.kind}"
+        what = (
+            f"note: {event.kind} {event.summary}".strip()
+            if event.is_note
+            else f"{event.src} -> {event.dst}: {event.kind}"
+        )
         lost = " (lost)" if event.lost else ""
         lines.append(f"{index:>3} {event.time:9.3f}  {what:<46}{lost:<7} {state}")
     return "\n".join(lines)

@@ -30,8 +30,13 @@ COLORS = {
     "expired": "#c0392b",
     "link-local": "#8e44ad",
 }
-MARKED_EVENTS = {"T1 expires": "T1", "T2 expires": "T2", "lease expires": "expiry", "release": "release",
-                 "address in use": "conflict"}
+MARKED_EVENTS = {
+    "T1 expires": "T1",
+    "T2 expires": "T2",
+    "lease expires": "expiry",
+    "release": "release",
+    "address in use": "conflict",
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,11 @@ def lease_bands(scenario, end: float | None = None) -> dict[str, list[Band]]:
         had_lease = False
         changes = [c for c in host.changes if c.time <= stop]
         for k, change in enumerate(changes):
-            if change.before in ("BOUND", "RENEWING", "REBINDING") and change.after not in ("BOUND", "RENEWING", "REBINDING"):
+            if change.before in ("BOUND", "RENEWING", "REBINDING") and change.after not in (
+                "BOUND",
+                "RENEWING",
+                "REBINDING",
+            ):
                 had_lease = True
             phase = phase_of(change.after, had_lease and change.after != "BOUND")
             until = changes[k + 1].time if k + 1 < len(changes) else stop
@@ -143,8 +152,13 @@ def lease_timeline(scenario, end: float | None = None, title: str | None = None)
     for row, name in enumerate(names):
         y = len(names) - 1 - row
         for band in bands[name]:
-            top.broken_barh([(band.start, max(band.end - band.start, stop * 0.002))], (y - 0.35, 0.7),
-                            facecolors=COLORS[band.phase], edgecolor="white", linewidth=0.5)  # fmt: skip
+            top.broken_barh(
+                [(band.start, max(band.end - band.start, stop * 0.002))],
+                (y - 0.35, 0.7),
+                facecolors=COLORS[band.phase],
+                edgecolor="white",
+                linewidth=0.5,
+            )
         for change in scenario.clients[name].changes:
             if change.event in MARKED_EVENTS and change.time <= stop:
                 top.plot([change.time], [y + 0.42], marker="v", color="#333333", markersize=5)
@@ -154,8 +168,13 @@ def lease_timeline(scenario, end: float | None = None, title: str | None = None)
     top.set_xlim(0, stop)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.legend(handles=[Patch(color=COLORS[p], label=p) for p in PHASES], loc="outside lower center", ncols=6,
-               fontsize=7.5, frameon=False)  # fmt: skip
+    fig.legend(
+        handles=[Patch(color=COLORS[p], label=p) for p in PHASES],
+        loc="outside lower center",
+        ncols=6,
+        fontsize=7.5,
+        frameon=False,
+    )
     steps = occupancy(scenario, stop)
     size = pool_size(scenario)
     xs = [t for t, _ in steps] + [stop]
