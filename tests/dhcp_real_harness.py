@@ -1,8 +1,10 @@
 """Shared helpers for the real-network DHCP tests (namespaces, processes, captures).
 
-Every test builds its own :class:`refimpl.net.netns.Lab` inside a ``with``
-block, so namespaces, veth pairs and background processes are removed even
-when an assertion fails. Addresses come from RFC 5737 only (the Lab enforces it).
+Every test builds its own :class:`refimpl.lab.netns.Lab` inside a ``with``
+block (:func:`refimpl.lab.netns.two_hosts` for a server and a client on one
+link, :func:`relayed` for a client, a relay and a server on two), so
+namespaces, veth pairs and background processes are removed even when an
+assertion fails. Addresses come from RFC 5737 only (the Lab enforces it).
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
-from refimpl.net.netns import Host, Lab
+from refimpl.capture.recorder import recording
+from refimpl.lab.netns import Host, Lab
+from refimpl.sockets.rawlink import internet_checksum
 
 PY = sys.executable
 
@@ -68,6 +74,44 @@ def start_server(host: Host, tmp: Path, *args: str, name: str = "server") -> tup
     return process, log
 
 
+def start_relay(host: Host, tmp: Path, client_if: str, server_ip: str) -> tuple[subprocess.Popen, Path]:
+    """Our dhcp-relay in ``host``, from ``client_if`` to ``server_ip``; returns once it logged that it relays."""
+    log = tmp / "relay.log"
+    process = start_logged(host, refimpl("dhcp-relay", "--client-interface", client_if, "--server", server_ip), log)
+    wait_until(lambda: "relaying from" in log.read_text() or process.poll() is not None, 20, "the relay")
+    assert process.poll() is None, log.read_text()
+    return process, log
+
+
+class Relayed(NamedTuple):
+    """``client --- 192.0.2.0/24 --- relay --- 198.51.100.0/24 --- server`` and the four interfaces."""
+
+    client: Host
+    relay: Host
+    server: Host
+    client_if: str  # the client's, no address yet
+    relay_client_if: str  # 192.0.2.1: the relay's address on the clients' side becomes giaddr
+    relay_server_if: str  # 198.51.100.1
+    server_if: str  # 198.51.100.2
+
+
+@contextlib.contextmanager
+def relayed(name: str, forwarding: bool = False) -> Iterator[Relayed]:
+    """A lab with a relay between two segments; the server routes the clients' network back via the relay.
+
+    ``forwarding`` makes the relay box a router too, so that a client's
+    unicast RENEW and RELEASE reach the server directly (RFC 2131 §4.4.5).
+    """
+    with Lab(name) as lab:
+        client, relay, server = lab.host("client"), lab.host("relay"), lab.host("server")
+        c_if, rc_if = lab.link(client, None, relay, "192.0.2.1/24")
+        rs_if, s_if = lab.link(relay, "198.51.100.1/24", server, "198.51.100.2/24")
+        if forwarding:
+            relay.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        server.ip("route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+        yield Relayed(client, relay, server, c_if, rc_if, rs_if, s_if)
+
+
 def stop(process: subprocess.Popen, signum: int = signal.SIGTERM, timeout: float = 10) -> int:
     if process.poll() is None:
         process.send_signal(signum)
@@ -77,19 +121,10 @@ def stop(process: subprocess.Popen, signum: int = signal.SIGTERM, timeout: float
 @contextlib.contextmanager
 def capture(host: Host, ifname: str, path: Path, expression: str = "udp port 67 or udp port 68"):
     """tcpdump on ``ifname`` inside ``host`` while the block runs; the pcap is complete afterwards."""
-    log = path.with_suffix(".tcpdump.log")
-    process = start_logged(host, ["tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-s", "0", "-w", str(path), expression], log)
-    wait_until(lambda: "listening on" in log.read_text() or process.poll() is not None, 10, "tcpdump to start")
-    try:
+    logs = path.with_suffix(".logs")  # one folder per capture: a test may run two at once
+    logs.mkdir(exist_ok=True)
+    with recording(path, ifname, expression, logs=logs, within=host, linger=0.3):
         yield path
-    finally:
-        time.sleep(0.3)  # let the last frames reach the file
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def interface_mac(host: Host, ifname: str) -> str:
@@ -98,15 +133,6 @@ def interface_mac(host: Host, ifname: str) -> str:
 
 
 # -- scapy checks -------------------------------------------------------------------------
-def _ones_sum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
 def check_dissects(pcap: Path, macs: set[str]) -> int:
     """Every DHCP frame sent from one of ``macs`` dissects cleanly in scapy. Returns how many.
 
@@ -138,12 +164,13 @@ def check_dissects(pcap: Path, macs: set[str]) -> int:
             assert not packet[Padding].load.strip(b"\0"), "non-zero bytes after the end option"
         ihl = (raw[14] & 15) * 4
         ip_header = raw[14 : 14 + ihl]
-        assert _ones_sum(ip_header) == 0xFFFF, f"bad IPv4 header checksum: {packet.summary()}"
+        assert internet_checksum(ip_header) == 0, f"bad IPv4 header checksum: {packet.summary()}"
         udp = raw[14 + ihl : 14 + struct.unpack("!H", raw[16:18])[0]]
         pseudo = ip_header[12:20] + struct.pack("!BBH", 0, 17, len(udp))
         stored = struct.unpack("!H", udp[6:8])[0]
-        full = _ones_sum(pseudo + udp) == 0xFFFF
-        partial = stored == _ones_sum(pseudo)  # CHECKSUM_PARTIAL, left for the NIC that a veth is not
+        full = internet_checksum(pseudo + udp) == 0  # with a right checksum, the words sum to all ones (RFC 1071)
+        # CHECKSUM_PARTIAL: only the pseudo-header's sum, left there for the NIC that a veth is not
+        partial = stored == ~internet_checksum(pseudo) & 0xFFFF
         assert full or partial or stored == 0, f"bad UDP checksum {stored:#06x}: {packet.summary()}"
         checked += 1
     return checked
@@ -151,11 +178,13 @@ def check_dissects(pcap: Path, macs: set[str]) -> int:
 
 def dhcp_kinds(pcap: Path, src_mac: str | None = None) -> list[str]:
     """The DHCP message types in a capture (optionally only those sent from ``src_mac``)."""
-    from refimpl.net.pcap import read_datagrams
+    from refimpl.capture.dhcp import read_datagrams
 
-    return [f"DHCP{d.message.message_type.name}" for d in read_datagrams(pcap)
-            if d.message is not None and d.message.message_type is not None
-            and (src_mac is None or d.src_mac == src_mac)]
+    return [
+        f"DHCP{d.message.message_type.name}"
+        for d in read_datagrams(pcap)
+        if d.message is not None and d.message.message_type is not None and (src_mac is None or d.src_mac == src_mac)
+    ]
 
 
 def free_port() -> int:
@@ -175,6 +204,13 @@ def events(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+def client_script(tmp: Path, text: str, name: str = "client") -> tuple[Path, Path]:
+    """``text`` (:data:`UDHCPC_SCRIPT` or :data:`DHCLIENT_SCRIPT`) as ``<tmp>/<name>.sh``; returns (script,
+    the file it logs its events to: read it with :func:`events`)."""
+    out = tmp / f"{name}.events"
+    return write_script(tmp / f"{name}.sh", text.format(out=out)), out
+
+
 # Client scripts: the real clients call them on each event; they log one line
 # (``.format(out=PATH)``) and set the address, as the distribution's scripts would.
 UDHCPC_SCRIPT = """#!/bin/sh
@@ -192,7 +228,8 @@ exit 0
 
 DHCLIENT_SCRIPT = """#!/bin/sh
 # dhclient-script stand-in: log the reason and the lease, set the address.
-echo "$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers lease=$new_dhcp_lease_time server=$new_dhcp_server_identifier" >> {out}
+echo "$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers \\
+lease=$new_dhcp_lease_time server=$new_dhcp_server_identifier" >> {out}
 case "$reason" in
   BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
   RELEASE|EXPIRE|STOP) [ -n "$old_ip_address" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;

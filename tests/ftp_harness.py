@@ -9,8 +9,22 @@ from __future__ import annotations
 
 import os
 
-from refimpl.ftp import (Close, CloseData, DataConnect, DataListen, JailedFS, Log, Reply, SendData,
-                         SendFile, ServerConfig, ServerSession, UserDB, Wait, user_line)
+from refimpl.ftp import (
+    Close,
+    CloseData,
+    DataConnect,
+    DataListen,
+    JailedFS,
+    Log,
+    Reply,
+    SendData,
+    SendFile,
+    ServerConfig,
+    ServerSession,
+    UserDB,
+    Wait,
+    user_line,
+)
 
 CLIENT = ("192.0.2.10", 50000)
 SERVER = ("192.0.2.1", 21)
@@ -22,12 +36,14 @@ def users_text() -> str:
     """alice (real, password 'secret'), visitor (guest -> ftpguest); hashed once per run."""
     global _USERS_TEXT
     if _USERS_TEXT is None:
-        _USERS_TEXT = "\n".join([
-            "# test users",
-            user_line("alice", "secret", home="alice", perms="elradfmw"),
-            user_line("ftpguest", "unused-guest-password", home="guest", perms="elr"),
-            user_line("visitor", "visit", kind="guest", maps_to="ftpguest", perms=""),
-        ])
+        _USERS_TEXT = "\n".join(
+            [
+                "# test users",
+                user_line("alice", "secret", home="alice", perms="elradfmw"),
+                user_line("ftpguest", "unused-guest-password", home="guest", perms="elr"),
+                user_line("visitor", "visit", kind="guest", maps_to="ftpguest", perms=""),
+            ]
+        )
     return _USERS_TEXT
 
 
@@ -67,7 +83,7 @@ class Wire:
         self.data_closed = 0
         self.closed = False
         self.waits: list[float] = []
-        self.greeting = self.feed(self.session.start(self.now))
+        self.greeting = self.feed(self.session.start(now=self.now))
 
     def feed(self, effects) -> list[Reply]:
         """Carry out effects; return the replies among them (and those they cause)."""
@@ -81,20 +97,21 @@ class Wire:
             elif isinstance(e, Log):
                 self.logs.append(e)
             elif isinstance(e, Wait):
-                self.waits.append(e.seconds)
+                self.waits.append(e.seconds)  # no real waiting here; the held lines run after this batch
+                queue += self.session.handle_timer(now=self.now)
             elif isinstance(e, DataListen):
                 self.listen = e
-                queue += self.session.data_listening(e.port, self.now)
+                queue += self.session.data_listening(e.port, now=self.now)
             elif isinstance(e, DataConnect):
                 self.connects.append(e)
             elif isinstance(e, SendData):
                 self.data += e.data
-                queue += self.session.data_sent(self.now)
+                queue += self.session.data_sent(now=self.now)
             elif isinstance(e, SendFile):
                 e.file.seek(e.offset)
                 chunk = e.file.read(e.count)
                 self.data += chunk
-                queue += self.session.data_sent(self.now, len(chunk))
+                queue += self.session.data_sent(len(chunk), now=self.now)
             elif isinstance(e, CloseData):
                 self.data_closed += 1
             elif isinstance(e, Close):
@@ -105,7 +122,7 @@ class Wire:
         self.now += 1
         if isinstance(line, str):
             line = line.encode("utf-8", "surrogateescape")
-        return self.feed(self.session.receive_data(line + b"\r\n", self.now))
+        return self.feed(self.session.receive(line + b"\r\n", now=self.now))
 
     def code(self, line) -> int:
         return self.cmd(line)[0].code
@@ -116,32 +133,34 @@ class Wire:
 
     def connect_data(self, peer=None) -> list[Reply]:
         """The client's data connection arrives (passive) or ours succeeds (active)."""
-        return self.feed(self.session.data_connected(self.now, peer or (CLIENT[0], 40000)))
+        return self.feed(self.session.data_connected(peer or (CLIENT[0], 40000), now=self.now))
 
     def upload(self, chunks) -> list[Reply]:
         out = []
         for chunk in chunks:
-            out += self.feed(self.session.data_received(chunk, self.now))
-        out += self.feed(self.session.data_closed(self.now))
+            out += self.feed(self.session.data_received(chunk, now=self.now))
+        out += self.feed(self.session.data_closed(now=self.now))
         return out
 
-    def retr(self, line: str, mode="PASV", rest=None) -> tuple[list[Reply], bytes]:
-        """Set up a data connection, run ``line``, return (replies, data)."""
-        self.data = bytearray()
-        assert self.code(mode if mode != "PORT" else f"PORT 192,0,2,10,156,64") in (200, 227, 229)
+    def transfer(self, line: str, mode="PASV", rest=None, upload=None) -> list[Reply]:
+        """Set up a data connection (PASV, EPSV or PORT), maybe REST, run ``line``; once the
+        server has accepted it (1yz), connect the data connection and send ``upload`` (chunks) if given."""
+        assert self.code(mode if mode != "PORT" else "PORT 192,0,2,10,156,64") in (200, 227, 229)
         if rest is not None:
             assert self.code(f"REST {rest}") == 350
         replies = self.cmd(line)
         if replies[0].code in (125, 150):
             replies += self.connect_data()
+            if upload is not None:
+                replies += self.upload(upload)
+        return replies
+
+    def retr(self, line: str, mode="PASV", rest=None) -> tuple[list[Reply], bytes]:
+        """Run a download or listing ``line``; return (replies, the data the server sent)."""
+        self.data = bytearray()
+        replies = self.transfer(line, mode, rest)
         return replies, bytes(self.data)
 
     def stor(self, line: str, chunks, mode="PASV", rest=None) -> list[Reply]:
-        assert self.code(mode if mode != "PORT" else f"PORT 192,0,2,10,156,64") in (200, 227, 229)
-        if rest is not None:
-            assert self.code(f"REST {rest}") == 350
-        replies = self.cmd(line)
-        if replies[0].code in (125, 150):
-            replies += self.connect_data()
-            replies += self.upload(chunks)
-        return replies
+        """Run an upload ``line`` with ``chunks`` as the file; return the replies."""
+        return self.transfer(line, mode, rest, upload=chunks)

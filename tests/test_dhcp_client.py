@@ -20,6 +20,8 @@ from refimpl.dhcp.client import (
     Unconfigure,
 )
 from refimpl.dhcp.delivery import Outgoing
+from refimpl.dhcp.ipv4 import int_to_ip
+from refimpl.dhcp.notes import Note
 from refimpl.dhcp.server import DhcpServer, ServerConfig
 
 SID = "192.0.2.1"
@@ -27,8 +29,11 @@ MAC = "02:00:00:00:00:01"
 
 
 def make_server(sid=SID, pool=("192.0.2.100", "192.0.2.109"), **kw) -> DhcpServer:
-    return DhcpServer(ServerConfig(server_ip=sid, network="192.0.2.0/24", pool=pool, lease_time=1000,
-                                   options={"router": ["192.0.2.1"]}, **kw))  # fmt: skip
+    return DhcpServer(
+        ServerConfig(
+            server_ip=sid, network="192.0.2.0/24", pool=pool, lease_time=1000, options={"router": ["192.0.2.1"]}, **kw
+        )
+    )
 
 
 class Wire:
@@ -57,15 +62,17 @@ class Wire:
                 if e.dst_port == 67:
                     for s in self.servers:
                         if e.dst_ip in ("255.255.255.255", s.config.server_ip):
-                            queue += s.receive(e.data, self.now, e.src_ip, e.src_port, e.dst_ip)
+                            queue += s.receive(
+                                e.data, src_ip=e.src_ip, src_port=e.src_port, dst_ip=e.dst_ip, now=self.now
+                            )
                 else:
-                    queue += self.client.receive(e.data, self.now)
+                    queue += self.client.receive(e.data, now=self.now)
             elif isinstance(e, ArpProbe):
-                queue += self.client.probe_result(e.address in self.in_use, self.now)
+                queue += self.client.probe_result(e.address in self.in_use, now=self.now)
         raise AssertionError("effect storm")
 
     def start(self):
-        self.feed(self.client.start(self.now))
+        self.feed(self.client.start(now=self.now))
         return self
 
     def run(self, until):
@@ -74,7 +81,7 @@ class Wire:
             if t is None or t > until:
                 break
             self.now = max(self.now, t)
-            self.feed(self.client.handle_timer(self.now))
+            self.feed(self.client.handle_timer(now=self.now))
         self.now = max(self.now, until)
         return self
 
@@ -94,7 +101,7 @@ def inject(client, kind, yiaddr="192.0.2.100", sid=SID, lease=1000, **opts):
         m = Message.ack(req, yiaddr=yiaddr, server_id=sid, lease_time=lease, options=opts)
     else:
         m = Message.nak(req, server_id=sid)
-    return client.receive(m.encode(), 0.0)
+    return client.receive(m.encode(), now=0.0)
 
 
 def states(client):
@@ -103,15 +110,50 @@ def states(client):
 
 # -- the table itself -----------------------------------------------------------------------
 def test_table_is_well_formed():
-    """RFC 2131 figure 5: every figure-5 state has transitions; every action has code."""
+    """RFC 2131 figure 5: every figure-5 state has transitions; every row names a method that does its action."""
     for (state, event), step in TRANSITIONS.items():
         assert state in STATES and step.next_state in STATES
-        assert hasattr(DhcpClient, C._ACTIONS[step.action]), step.action
-        assert step.rule, (state, event)
+        assert callable(getattr(DhcpClient, step.method, None)), (state, event, step.method)
+        assert step.action and step.rule, (state, event)
     assert {s for s, _ in TRANSITIONS} == set(STATES)
-    assert set(C._ACTIONS) == {t.action for t in TRANSITIONS.values()}
-    assert set(C.FIGURE5_STATES) == {"INIT", "SELECTING", "REQUESTING", "BOUND", "RENEWING", "REBINDING",
-                                     "INIT-REBOOT", "REBOOTING"}  # fmt: skip
+    assert set(C.FIGURE5_STATES) == {
+        "INIT",
+        "SELECTING",
+        "REQUESTING",
+        "BOUND",
+        "RENEWING",
+        "REBINDING",
+        "INIT-REBOOT",
+        "REBOOTING",
+    }
+
+
+def test_a_row_naming_no_method_fails_at_import(monkeypatch):
+    """The import-time check catches a typo in a row's method name before any client runs."""
+    broken = dict(TRANSITIONS)
+    broken[(C.INIT, "start")] = broken[(C.INIT, "start")]._replace(method="_send_discovr")
+    monkeypatch.setattr(C, "TRANSITIONS", broken)
+    with pytest.raises(ImportError, match="_send_discovr"):
+        C._check_methods()
+
+
+def test_rewording_the_table_cannot_break_dispatch(monkeypatch):
+    """The words of a row are for the diagram and the history; the row's method does the work.
+    Reword every action and the same run takes the same steps, sending the same messages."""
+
+    def run():
+        c = DhcpClient(MAC, random.Random(1))
+        w = Wire(c, [make_server()]).start().run(600)
+        return states(c), w.kinds(), [step.action for step in c.history]
+
+    before, sent_before, words_before = run()
+    reworded = {
+        key: step._replace(action=f"in other words: {step.action.upper()}") for key, step in TRANSITIONS.items()
+    }
+    monkeypatch.setattr(C, "TRANSITIONS", reworded)
+    after, sent_after, words_after = run()
+    assert (after, sent_after) == (before, sent_before) and "BOUND" in {s for _, _, s in after}
+    assert words_after == [f"in other words: {w.upper()}" for w in words_before]  # the new words are used
 
 
 def test_unknown_event_is_ignored():
@@ -135,7 +177,7 @@ def scenario_server_vanishes():
     w = Wire(c, [make_server()])
     w.start()
     w.servers = []  # the server dies after the first lease
-    first_ll = C._int_to_ip(random.Random(int(MAC.replace(":", ""), 16)).randint(C.LINK_LOCAL_FIRST, C.LINK_LOCAL_LAST))
+    first_ll = int_to_ip(random.Random(int(MAC.replace(":", ""), 16)).randint(C.LINK_LOCAL_FIRST, C.LINK_LOCAL_LAST))
     w.in_use = {first_ll}  # the first link-local candidate is taken
     w.run(1000 + 130 + 300 + 5)
     return c, w
@@ -153,7 +195,7 @@ def scenario_naks():
     """NAK in REQUESTING, RENEWING, REBINDING and REBOOTING -> INIT."""
     clients = []
     c = DhcpClient(MAC, random.Random(4))
-    c.start(0.0)
+    c.start(now=0.0)
     inject(c, "offer")
     inject(c, "nak")  # REQUESTING -> INIT
     clients.append(c)
@@ -162,13 +204,13 @@ def scenario_naks():
         w = Wire(c).start()
         inject(c, "offer")
         inject(c, "ack")
-        c.probe_result(False, 0.0)
+        c.probe_result(False, now=0.0)
         w.run(500 if where == "RENEWING" else 875)
         assert c.state == where
         inject(c, "nak")
         clients.append(c)
     c = DhcpClient(MAC, random.Random(6), previous_ip="192.0.2.77")
-    c.start(0.0)
+    c.start(now=0.0)
     inject(c, "nak", sid="192.0.2.2")  # REBOOTING -> INIT
     clients.append(c)
     return clients
@@ -215,7 +257,7 @@ def scenario_bound_discards_and_releases():
             for kind in ("offer", "ack", "nak"):
                 inject(c, kind)
         w.run(at)
-        w.feed(c.release(w.now))
+        w.feed(c.release(now=w.now))
         out.append((c, w, s))
     return out
 
@@ -225,9 +267,9 @@ def scenario_inform():
     s = make_server()
     c = DhcpClient(MAC, random.Random(13), static_ip="192.0.2.50")
     w = Wire(c, [s])
-    w.feed(c.inform(0.0))
+    w.feed(c.inform(now=0.0))
     w.servers = []
-    w.feed(c.inform(1.0))
+    w.feed(c.inform(now=1.0))
     w.now = 1.0
     w.run(200)
     return c, w
@@ -236,9 +278,17 @@ def scenario_inform():
 def test_every_transition_is_exercised():
     """Every (state, event) line of TRANSITIONS is taken by some scenario."""
     seen = set()
-    clients = [scenario_normal_and_renew()[0], scenario_server_vanishes()[0], scenario_rebind_ack()[0],
-               *scenario_naks(), scenario_requesting_misc()[0], scenario_conflict()[0], *scenario_reboot(),
-               *(c for c, _, _ in scenario_bound_discards_and_releases()), scenario_inform()[0]]  # fmt: skip
+    clients = [
+        scenario_normal_and_renew()[0],
+        scenario_server_vanishes()[0],
+        scenario_rebind_ack()[0],
+        *scenario_naks(),
+        scenario_requesting_misc()[0],
+        scenario_conflict()[0],
+        *scenario_reboot(),
+        *(c for c, _, _ in scenario_bound_discards_and_releases()),
+        scenario_inform()[0],
+    ]
     for c in clients:
         seen |= {(s.state, s.event) for s in c.history}
     assert set(TRANSITIONS) - seen == set()
@@ -249,8 +299,12 @@ def test_normal_exchange_fields():
     """RFC 2131 table 5: DISCOVER broadcast from 0.0.0.0; REQUEST (SELECTING) with the offer's xid,
     requested IP and server id; RENEWING REQUEST unicast from ciaddr without 50/54."""
     c, w = scenario_normal_and_renew()
-    assert states(c)[:4] == [("INIT", "start", "SELECTING"), ("SELECTING", "DHCPOFFER", "REQUESTING"),
-                             ("REQUESTING", "DHCPACK", "REQUESTING"), ("REQUESTING", "address free", "BOUND")]  # fmt: skip
+    assert states(c)[:4] == [
+        ("INIT", "start", "SELECTING"),
+        ("SELECTING", "DHCPOFFER", "REQUESTING"),
+        ("REQUESTING", "DHCPACK", "REQUESTING"),
+        ("REQUESTING", "address free", "BOUND"),
+    ]
     (t0, disc), (_, req), (t1, renew) = w.sent[:3]
     assert (disc.src_ip, disc.dst_ip, disc.src_port, disc.dst_port) == ("0.0.0.0", "255.255.255.255", 68, 67)
     assert req.message.xid == disc.message.xid and req.dst_ip == "255.255.255.255"
@@ -263,7 +317,7 @@ def test_normal_exchange_fields():
 
 
 def test_two_servers_client_picks_one_the_other_frees_its_offer():
-    """RFC 2131 §3.1 steps 2-4 / seed 002: both servers offer; the client takes the first OFFER and
+    """RFC 2131 §3.1 steps 2-4: both servers offer; the client takes the first OFFER and
     broadcasts a REQUEST naming that server; the other server withdraws its offer silently."""
     s1 = make_server()
     s2 = make_server(sid="192.0.2.2", pool=("192.0.2.200", "192.0.2.209"))
@@ -272,29 +326,30 @@ def test_two_servers_client_picks_one_the_other_frees_its_offer():
     assert c.state == "BOUND" and c.lease.server_id == SID
     offers = [o for _, o in w.effects if isinstance(o, Outgoing) and o.message.message_type == MessageType.OFFER]
     assert {o.message.get("server_id") for o in offers} == {SID, "192.0.2.2"}
-    assert s2.store.offers == {} and "withdrawn" in "\n".join(s2.log)
+    assert s2.store.offers == {} and any("withdrawn" in note.text for note in w.of(Note))
     assert s2.store.lease_for("hw:" + MAC, 1.0) is None
 
 
 def test_replies_for_other_transactions_are_ignored():
     """RFC 2131 §4.4.1: the client matches xid and chaddr."""
     c = DhcpClient(MAC, random.Random(1))
-    c.start(0.0)
+    c.start(now=0.0)
     other = Message.offer(Message.discover(MAC, c.xid ^ 1), yiaddr="192.0.2.9", server_id=SID, lease_time=60)
-    assert c.receive(other.encode(), 0.0) == [] and c.state == "SELECTING"
-    wrong_mac = Message.offer(Message.discover("02:00:00:00:00:99", c.xid), yiaddr="192.0.2.9", server_id=SID,
-                              lease_time=60)  # fmt: skip
-    assert c.receive(wrong_mac.encode(), 0.0) == [] and c.receive(b"junk", 0.0) == []
+    assert c.receive(other.encode(), now=0.0) == [] and c.state == "SELECTING"
+    wrong_mac = Message.offer(
+        Message.discover("02:00:00:00:00:99", c.xid), yiaddr="192.0.2.9", server_id=SID, lease_time=60
+    )
+    assert c.receive(wrong_mac.encode(), now=0.0) == [] and c.receive(b"junk", now=0.0) == []
 
 
 # -- timers -------------------------------------------------------------------------------------------
 def test_t1_t2_default_fractions_from_request_time():
     """RFC 2131 §4.4.5: T1 = 0.5 and T2 = 0.875 of the lease, counted (§4.4.1) from when the REQUEST was sent."""
     c = DhcpClient(MAC, random.Random(1))
-    c.start(10.0)
-    c.receive(_offer(c).encode(), 11.0)  # REQUEST sent at 11
-    c.receive(_ack(c, lease=1000).encode(), 12.0)
-    c.probe_result(False, 13.0)
+    c.start(now=10.0)
+    c.receive(_offer(c).encode(), now=11.0)  # REQUEST sent at 11
+    c.receive(_ack(c, lease=1000).encode(), now=12.0)
+    c.probe_result(False, now=13.0)
     assert (c.lease.t1, c.lease.t2, c.lease.expiry) == (511.0, 886.0, 1011.0)
     assert c.get_timer() == 511.0
 
@@ -302,19 +357,19 @@ def test_t1_t2_default_fractions_from_request_time():
 def test_t1_t2_from_server_options():
     """RFC 2132 §9.11/§9.12: options 58 and 59 set T1 and T2."""
     c = DhcpClient(MAC, random.Random(1))
-    c.start(0.0)
-    c.receive(_offer(c).encode(), 0.0)
-    c.receive(_ack(c, lease=1000, renewal_time=100, rebinding_time=200).encode(), 0.0)
-    c.probe_result(False, 0.0)
+    c.start(now=0.0)
+    c.receive(_offer(c).encode(), now=0.0)
+    c.receive(_ack(c, lease=1000, renewal_time=100, rebinding_time=200).encode(), now=0.0)
+    c.probe_result(False, now=0.0)
     assert (c.lease.t1, c.lease.t2) == (100.0, 200.0)
 
 
 def _lease_with_fuzz(seed, lease=1000, fuzz=0.05, **options):
     c = DhcpClient(MAC, random.Random(seed), timer_fuzz=fuzz)
-    c.start(0.0)
-    c.receive(_offer(c).encode(), 0.0)
-    c.receive(_ack(c, lease=lease, **options).encode(), 0.0)
-    c.probe_result(False, 0.0)
+    c.start(now=0.0)
+    c.receive(_offer(c).encode(), now=0.0)
+    c.receive(_ack(c, lease=lease, **options).encode(), now=0.0)
+    c.probe_result(False, now=0.0)
     return c.lease
 
 
@@ -350,7 +405,7 @@ def _ack(c, yiaddr="192.0.2.100", lease=1000, **opts):
 
 @pytest.mark.parametrize("seed", range(40))
 def test_discover_backoff_doubles_with_jitter_bounds(seed):
-    """RFC 2131 §4.1 (seed 002): retransmit after 4, 8, 16, 32, 64 s, each randomized by ±1 s."""
+    """RFC 2131 §4.1: retransmit after 4, 8, 16, 32, 64 s, each randomized by ±1 s."""
     c = DhcpClient(MAC, random.Random(seed), link_local=False)
     w = Wire(c).start().run(200)
     times = [t for t, o in w.sent if o.message.message_type == MessageType.DISCOVER]
@@ -372,7 +427,7 @@ def test_xid_is_random_per_exchange():
     xids = set()
     for seed in range(5):
         c = DhcpClient(MAC, random.Random(seed))
-        c.start(0.0)
+        c.start(now=0.0)
         xids.add(c.xid)
     assert len(xids) == 5
     _, w = scenario_normal_and_renew()
@@ -384,7 +439,7 @@ def test_jitter_really_varies():
     firsts = set()
     for seed in range(10):
         c = DhcpClient(MAC, random.Random(seed))
-        c.start(0.0)
+        c.start(now=0.0)
         firsts.add(round(c.get_timer(), 6))
     assert len(firsts) == 10
 
@@ -393,10 +448,10 @@ def test_renewing_and_rebinding_retransmit_at_half_remaining_min_60():
     """RFC 2131 §4.4.5: in RENEWING wait half the time to T2, in REBINDING half the time to expiry,
     never less than 60 s."""
     c = DhcpClient(MAC, random.Random(1))
-    c.start(0.0)
-    c.receive(_offer(c).encode(), 0.0)
-    c.receive(_ack(c, lease=10_000).encode(), 0.0)
-    c.probe_result(False, 0.0)
+    c.start(now=0.0)
+    c.receive(_offer(c).encode(), now=0.0)
+    c.receive(_ack(c, lease=10_000).encode(), now=0.0)
+    c.probe_result(False, now=0.0)
     w = Wire(c)
     w.run(10_000 + 1)
     renew = [t for t, o in w.sent if o.dst_ip == SID]
@@ -440,9 +495,10 @@ def test_nak_sends_client_back_to_init():
 
 
 def test_nak_from_a_server_we_did_not_choose_is_ignored():
-    """Seed 002 / RFC 2131 §4.4.1: in REQUESTING only the chosen server's NAK counts."""
+    """In REQUESTING only the chosen server's NAK counts (RFC 2131 §4.4.1 restarts on a NAK; one from
+    another server cannot be about the offer the client took)."""
     c = DhcpClient(MAC, random.Random(1))
-    c.start(0.0)
+    c.start(now=0.0)
     inject(c, "offer")
     inject(c, "nak", sid="192.0.2.99")
     assert c.state == "REQUESTING"
@@ -458,7 +514,7 @@ def test_lease_expiry_stops_using_the_address():
 
 # -- link-local fallback ------------------------------------------------------------------------------
 def test_link_local_fallback():
-    """RFC 3927 §2.1 / seed 000: no server -> a 169.254.1.0-169.254.254.255 address chosen from a
+    """RFC 3927 §2.1: no server -> a 169.254.1.0-169.254.254.255 address chosen from a
     MAC-seeded generator, probed first (conflict -> next candidate), DHCP retried every 5 minutes."""
     c = DhcpClient(MAC, random.Random(99))
     w = Wire(c).start().run(135)
@@ -485,7 +541,8 @@ def test_link_local_conflict_picks_another_address():
 
 
 def test_server_appears_after_link_local():
-    """Seed 000: once a server answers, the link-local address is given up for the leased one."""
+    """Once a server answers, the link-local address is given up for the leased one (RFC 3927 advises
+    against holding both)."""
     c = DhcpClient(MAC, random.Random(5))
     w = Wire(c).start().run(135)
     ll = c.link_local_ip
@@ -521,14 +578,14 @@ def test_inform_applies_configuration_without_lease():
     assert (cfg.address, cfg.source, cfg.options.get(3)) == ("192.0.2.50", "inform", ["192.0.2.1"])
     assert c.lease is None and c.state == "INFORMED"
     with pytest.raises(ValueError):
-        DhcpClient(MAC).inform(0.0)
+        DhcpClient(MAC).inform(now=0.0)
 
 
-# -- the same cores on the simulated LAN (checks the Outgoing contract with refimpl.net.sim) ----------
+# -- the same cores on the simulated LAN (checks the Outgoing contract with refimpl.sim.network) ----------
 def test_client_and_server_on_the_simulated_lan():
-    """RFC 2131 §4.1 end to end on refimpl.net.sim: DISCOVER/REQUEST broadcast, OFFER/ACK unicast
+    """RFC 2131 §4.1 end to end on refimpl.sim.network: DISCOVER/REQUEST broadcast, OFFER/ACK unicast
     to chaddr (dst_mac) before the client has an address, ARP probe, then a unicast renewal at T1."""
-    sim = pytest.importorskip("refimpl.net.sim")
+    sim = pytest.importorskip("refimpl.sim.network")
     net = sim.Network(seed=1)
     lan = net.segment("lan", "192.0.2.0/24")
     srv_host = net.host("server", lan, ip=SID)
@@ -539,30 +596,39 @@ def test_client_and_server_on_the_simulated_lan():
     def send(host, outs):
         for o in outs:
             if isinstance(o, Outgoing):
-                host.send_udp(o.src_port, o.dst_ip, o.dst_port, o.data, src_ip=o.src_ip,
-                              dst_mac=o.chaddr if o.to_chaddr else None)  # fmt: skip
+                host.send_udp(
+                    o.src_port, o.dst_ip, o.dst_port, o.data, src_ip=o.src_ip, dst_mac=o.chaddr if o.to_chaddr else None
+                )
 
     def client_effects(effects):
         queue = list(effects)
         while queue:
             e = queue.pop(0)
             if isinstance(e, ArpProbe):
-                queue += client.probe_result(cli_host.arp_probe(e.address), net.now)
+                queue += client.probe_result(cli_host.arp_probe(e.address), now=net.now)
             elif isinstance(e, Configure):
                 cli_host.configure(e.address, 24)
             else:
                 send(cli_host, [e])
-        cli_host.set_timer("dhcp", client.get_timer(), lambda: client_effects(client.handle_timer(net.now)))
+        cli_host.set_timer("dhcp", client.get_timer(), lambda: client_effects(client.handle_timer(now=net.now)))
 
-    srv_host.udp(67, lambda p: send(srv_host, server.receive(p.payload, net.now, p.src_ip, p.src_port, p.dst_ip)))
-    cli_host.udp(68, lambda p: client_effects(client.receive(p.payload, net.now)))
-    client_effects(client.start(net.now))
+    srv_host.udp(
+        67,
+        lambda p: send(
+            srv_host, server.receive(p.payload, src_ip=p.src_ip, src_port=p.src_port, dst_ip=p.dst_ip, now=net.now)
+        ),
+    )
+    cli_host.udp(68, lambda p: client_effects(client.receive(p.payload, now=net.now)))
+    client_effects(client.start(now=net.now))
     net.run(until=600)
     assert client.state == "BOUND" and cli_host.ips() == ["192.0.2.100"]
     udp = [e for e in net.trace if e.transport == "udp"]
     assert [(e.src_ip, e.dst_ip, e.dst_port) for e in udp[:4]] == [
-        ("0.0.0.0", "255.255.255.255", 67), ("192.0.2.1", "192.0.2.100", 68),
-        ("0.0.0.0", "255.255.255.255", 67), ("192.0.2.1", "192.0.2.100", 68)]  # fmt: skip
+        ("0.0.0.0", "255.255.255.255", 67),
+        ("192.0.2.1", "192.0.2.100", 68),
+        ("0.0.0.0", "255.255.255.255", 67),
+        ("192.0.2.1", "192.0.2.100", 68),
+    ]
     assert (udp[4].src_ip, udp[4].dst_ip) == ("192.0.2.100", SID)  # renewal at T1 = 500 s
     assert not any(e.lost for e in udp)
 
@@ -579,11 +645,11 @@ def test_table_text_lists_every_transition():
 def test_ack_without_lease_time_is_ignored_and_bad_t1_t2_fall_back():
     """RFC 2131 table 3: an ACK to a REQUEST carries a lease time; T1 < T2 <= lease (§4.4.5)."""
     c = DhcpClient(MAC, random.Random(1))
-    c.start(0.0)
-    c.receive(_offer(c).encode(), 0.0)
+    c.start(now=0.0)
+    c.receive(_offer(c).encode(), now=0.0)
     bare = _ack(c)
     bare.set("lease_time", None)
-    assert c.receive(bare.encode(), 0.0) == [] and c.state == "REQUESTING"
-    c.receive(_ack(c, lease=1000, renewal_time=5000, rebinding_time=9000).encode(), 0.0)
-    c.probe_result(False, 0.0)
+    assert c.receive(bare.encode(), now=0.0) == [] and c.state == "REQUESTING"
+    c.receive(_ack(c, lease=1000, renewal_time=5000, rebinding_time=9000).encode(), now=0.0)
+    c.probe_result(False, now=0.0)
     assert (c.lease.t1, c.lease.t2) == (500.0, 875.0)

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from refimpl.dhcp.ipv4 import int_to_ip, ip_to_int
 from refimpl.dhcp.leasefile import HEADER, LeaseFile, LeaseRecord
-from refimpl.dhcp.leases import LeaseConflict, LeaseStore, client_key, int_to_ip, ip_to_int
+from refimpl.dhcp.leases import Lease, LeaseConflict, LeaseStore, client_id_hex, client_key
 
 MAC = [f"02:00:00:00:00:{i:02x}" for i in range(256)]
 KEY = [client_key(m) for m in MAC]
@@ -30,7 +31,17 @@ def lease(store, i, now=0.0, lifetime=100, requested=None):
 def test_ip_int_round_trip_and_errors():
     assert ip_to_int("192.0.2.10") == 0xC000020A
     assert int_to_ip(0xC000020A) == "192.0.2.10"
-    for bad in ("192.0.2", "192.0.2.256", "a.b.c.d", "", "192.0.2.010", "0xc0.0.2.1", " 192.0.2.1", "192.0.2.1\x00", None):
+    for bad in (
+        "192.0.2",
+        "192.0.2.256",
+        "a.b.c.d",
+        "",
+        "192.0.2.010",
+        "0xc0.0.2.1",
+        " 192.0.2.1",
+        "192.0.2.1\x00",
+        None,
+    ):
         with pytest.raises(ValueError):
             ip_to_int(bad)
 
@@ -42,9 +53,18 @@ def test_client_key_prefers_client_identifier():
     assert client_key("02:00:00:00:00:AB") == "hw:02:00:00:00:00:ab"
 
 
+def test_a_stored_lease_has_the_key_of_the_message_that_made_it():
+    """One rule (RFC 2131 §4.2) for a live message and a lease read back from the file."""
+    for mac, client_id in (("02:00:00:00:00:AB", None), ("02:00:00:00:00:01", b"\x01abc"), ("02:00:00:00:00:01", "ab")):
+        stored = Lease("192.0.2.10", mac.lower(), client_id_hex(client_id), 60, 60.0, "bound")
+        assert stored.key == client_key(mac, client_id)
+    assert client_id_hex(None) == client_id_hex(b"") == ""
+
+
 # -- allocation order ---------------------------------------------------------------
 def test_never_used_addresses_come_in_order():
-    """Seed 002: a cursor walks the pool; each new client gets the next never-used address."""
+    """A cursor walks the pool; each new client gets the next never-used address
+    (RFC 2131 §4.3.1 leaves the choice to the server)."""
     store = LeaseStore("192.0.2.10", "192.0.2.20")
     got = [store.offer(KEY[i], MAC[i], 0.0).address for i in range(3)]
     assert got == ["192.0.2.10", "192.0.2.11", "192.0.2.12"]
@@ -52,7 +72,7 @@ def test_never_used_addresses_come_in_order():
 
 
 def test_offer_reserves_the_address_and_repeat_discover_gets_same():
-    """Seed 002: the address is reserved at OFFER time; a repeated DISCOVER gets the same offer."""
+    """The address is reserved at OFFER time (RFC 2131 §4.3.1 allows it); a repeated DISCOVER gets the same offer."""
     store = LeaseStore("192.0.2.10", "192.0.2.11")
     a = store.offer(KEY[0], MAC[0], 0.0).address
     assert store.offer(KEY[0], MAC[0], 1.0).address == a
@@ -81,7 +101,7 @@ def test_requested_address_before_never_used():
 
 
 def test_order_never_used_then_expired_then_declined_then_none(caplog):
-    """Seed 002 order made explicit: never-used, then expired (oldest first), then declined, then no offer."""
+    """The order made explicit: never-used, then expired (oldest first), then declined, then no offer."""
     store = LeaseStore("192.0.2.10", "192.0.2.13")
     a0 = lease(store, 0, now=0.0, lifetime=10)  # .10, expires at 10
     a1 = lease(store, 1, now=0.0, lifetime=20)  # .11, expires at 20
@@ -120,7 +140,7 @@ def test_release_by_another_client_is_refused():
 
 
 def test_cancelled_offer_returns_to_never_used():
-    """Seed 002: when the client picks another server, the held address is freed at once."""
+    """When the client picks another server, the held address is freed at once (RFC 2131 §3.1 step 4)."""
     store = LeaseStore("192.0.2.10", "192.0.2.10")
     a = store.offer(KEY[0], MAC[0], 0.0).address
     assert store.offer(KEY[1], MAC[1], 0.0) is None
@@ -129,8 +149,8 @@ def test_cancelled_offer_returns_to_never_used():
 
 
 def test_offer_lapses_after_hold_time():
-    """An unanswered offer is not held for ever (offer_hold seconds)."""
-    store = LeaseStore("192.0.2.10", "192.0.2.10", offer_hold=30.0)
+    """An unanswered offer is not held for ever (offer_hold seconds; with no take-back under pressure)."""
+    store = LeaseStore("192.0.2.10", "192.0.2.10", offer_hold=30.0, offer_min_hold=30.0)
     store.offer(KEY[0], MAC[0], 0.0)
     assert store.offer(KEY[1], MAC[1], 29.0) is None
     assert store.offer(KEY[1], MAC[1], 30.0).address == "192.0.2.10"
@@ -139,8 +159,7 @@ def test_offer_lapses_after_hold_time():
 # -- reservations, exclusions ----------------------------------------------------------
 def test_reservation_by_mac():
     """A reserved address goes to its MAC only, even outside the dynamic range."""
-    store = LeaseStore("192.0.2.10", "192.0.2.12",
-                       reservations={MAC[9]: "192.0.2.11", MAC[8]: "192.0.2.200"})  # fmt: skip
+    store = LeaseStore("192.0.2.10", "192.0.2.12", reservations={MAC[9]: "192.0.2.11", MAC[8]: "192.0.2.200"})
     got = [store.offer(KEY[i], MAC[i], 0.0).address for i in range(2)]
     assert got == ["192.0.2.10", "192.0.2.12"]  # .11 skipped
     assert store.offer(KEY[2], MAC[2], 0.0) is None

@@ -19,14 +19,37 @@ MAC = "02:00:00:00:00:01"
 MAC_BYTES = bytes.fromhex("020000000001")
 
 
-def raw_message(options: bytes = b"\x35\x01\x01\xff", *, op=1, hlen=6, cookie=COOKIE, flags=0,
-                sname=b"", file=b"", xid=0x3903F326, ciaddr=b"\0" * 4, yiaddr=b"\0" * 4) -> bytes:  # fmt: skip
+def raw_message(
+    options: bytes = b"\x35\x01\x01\xff",
+    *,
+    op=1,
+    hlen=6,
+    cookie=COOKIE,
+    flags=0,
+    sname=b"",
+    file=b"",
+    xid=0x3903F326,
+    ciaddr=b"\0" * 4,
+    yiaddr=b"\0" * 4,
+) -> bytes:
     """A message written by hand from RFC 2131 figure 1 (not by our encoder)."""
     header = struct.pack(
         "!BBBBIHH4s4s4s4s16s64s128s",
-        op, 1, hlen, 0, xid, 7, flags, ciaddr, yiaddr, b"\0" * 4, bytes([192, 0, 2, 254]),
-        MAC_BYTES, sname, file,
-    )  # fmt: skip
+        op,
+        1,
+        hlen,
+        0,
+        xid,
+        7,
+        flags,
+        ciaddr,
+        yiaddr,
+        b"\0" * 4,
+        bytes([192, 0, 2, 254]),
+        MAC_BYTES,
+        sname,
+        file,
+    )
     return header + cookie + options
 
 
@@ -34,16 +57,30 @@ def raw_message(options: bytes = b"\x35\x01\x01\xff", *, op=1, hlen=6, cookie=CO
 
 
 def test_header_table_matches_rfc_2131_figure_1():
-    expected = [("op", 0, 1), ("htype", 1, 1), ("hlen", 2, 1), ("hops", 3, 1), ("xid", 4, 4), ("secs", 8, 2),
-                ("flags", 10, 2), ("ciaddr", 12, 4), ("yiaddr", 16, 4), ("siaddr", 20, 4), ("giaddr", 24, 4),
-                ("chaddr", 28, 16), ("sname", 44, 64), ("file", 108, 128)]  # fmt: skip
+    expected = [
+        ("op", 0, 1),
+        ("htype", 1, 1),
+        ("hlen", 2, 1),
+        ("hops", 3, 1),
+        ("xid", 4, 4),
+        ("secs", 8, 2),
+        ("flags", 10, 2),
+        ("ciaddr", 12, 4),
+        ("yiaddr", 16, 4),
+        ("siaddr", 20, 4),
+        ("giaddr", 24, 4),
+        ("chaddr", 28, 16),
+        ("sname", 44, 64),
+        ("file", 108, 128),
+    ]
     assert [(f.name, f.offset, f.size) for f in HEADER_FIELDS] == expected
     assert all(f.meaning and "RFC" in f.rfc for f in HEADER_FIELDS)
 
 
 def test_decode_reads_every_header_field_from_hand_made_bytes():
-    data = raw_message(flags=0x8000, ciaddr=bytes([192, 0, 2, 9]), yiaddr=bytes([192, 0, 2, 10]),
-                       sname=b"server1", file=b"boot.img")  # fmt: skip
+    data = raw_message(
+        flags=0x8000, ciaddr=bytes([192, 0, 2, 9]), yiaddr=bytes([192, 0, 2, 10]), sname=b"server1", file=b"boot.img"
+    )
     m = Message.decode(data)
     assert (m.op, m.htype, m.hlen, m.hops, m.xid, m.secs, m.flags) == (1, 1, 6, 0, 0x3903F326, 7, 0x8000)
     assert (m.ciaddr, m.yiaddr, m.siaddr, m.giaddr) == ("192.0.2.9", "192.0.2.10", "0.0.0.0", "192.0.2.254")
@@ -173,7 +210,9 @@ def test_bad_overload_value():
 
 def test_option_running_past_the_end_of_file_when_overloaded():
     file = bytes(126) + b"\x0c\x05"  # PAD..., then hostname claiming 5 bytes at the last 2 bytes
-    expect_error(raw_message(b"\x35\x01\x01\x34\x01\x01\xff", file=file), "option 12 (hostname)", 108 + 126, "end of file")
+    expect_error(
+        raw_message(b"\x35\x01\x01\x34\x01\x01\xff", file=file), "option 12 (hostname)", 108 + 126, "end of file"
+    )
 
 
 def test_bad_option_in_sname_is_reported_in_sname_not_in_the_unused_file():
@@ -209,7 +248,7 @@ def test_option_over_255_bytes_is_split_and_joined_back():
 
 
 def test_repeated_option_is_joined_in_order():
-    data = raw_message(bytes.fromhex("350105" "0604c0000235" "0304c0000201" "0604c6336435" "ff"))
+    data = raw_message(bytes.fromhex("3501050604c00002350304c00002010604c6336435ff"))
     m = Message.decode(data)
     assert m.get("dns_servers") == ["192.0.2.53", "198.51.100.53"]  # RFC 3396 §7
     assert list(m.options) == [53, 6, 3]  # a joined option keeps its first position
@@ -280,10 +319,16 @@ def test_set_and_get_by_name_or_code():
     assert 3 not in m.options
 
 
-@pytest.mark.parametrize("name, value, field, offset", [
-    ("xid", 1 << 32, "xid", 4), ("op", -1, "op", 0), ("ciaddr", "192.0.2", "ciaddr", 12),
-    ("sname", b"x" * 65, "sname", 44), ("chaddr", bytes(17), "chaddr", 28),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, value, field, offset",
+    [
+        ("xid", 1 << 32, "xid", 4),
+        ("op", -1, "op", 0),
+        ("ciaddr", "192.0.2", "ciaddr", 12),
+        ("sname", b"x" * 65, "sname", 44),
+        ("chaddr", bytes(17), "chaddr", 28),
+    ],
+)
 def test_set_rejects_bad_header_values(name, value, field, offset):
     with pytest.raises(MessageError) as info:
         Message().set(name, value)
@@ -322,7 +367,9 @@ def test_copy_is_independent():
 
 
 def test_client_constructors_follow_rfc_2131_table_5():
-    d = Message.discover(mac=MAC, xid=9, requested_ip="192.0.2.10", params=["router"], client_id=b"\x01" + MAC_BYTES, hostname="pc")
+    d = Message.discover(
+        mac=MAC, xid=9, requested_ip="192.0.2.10", params=["router"], client_id=b"\x01" + MAC_BYTES, hostname="pc"
+    )
     assert d.op == 1 and d.ciaddr == "0.0.0.0" and 54 not in d.options
     assert d.get("requested_ip") == "192.0.2.10" and d.get("param_request_list") == [3]
     r = Message.request(mac=MAC, xid=9, requested_ip="192.0.2.10", server_id="192.0.2.1")
@@ -342,8 +389,13 @@ def test_client_constructors_follow_rfc_2131_table_5():
 def test_offer_and_ack_copy_fields_per_rfc_2131_table_3():
     request = Message.discover(mac=MAC, xid=0x1234, secs=9, broadcast=True, client_id=b"\x01" + MAC_BYTES)
     request.giaddr, request.hops = "198.51.100.1", 1
-    offer = Message.offer(request, yiaddr="192.0.2.10", server_id="192.0.2.1", lease_time=3600,
-                          options={"router": ["192.0.2.1"], "subnet_mask": "255.255.255.0"})  # fmt: skip
+    offer = Message.offer(
+        request,
+        yiaddr="192.0.2.10",
+        server_id="192.0.2.1",
+        lease_time=3600,
+        options={"router": ["192.0.2.1"], "subnet_mask": "255.255.255.0"},
+    )
     assert offer.op == 2 and offer.xid == 0x1234 and offer.chaddr == request.chaddr
     assert offer.flags == 0x8000 and offer.giaddr == "198.51.100.1"
     assert offer.hops == 0 and offer.secs == 0 and offer.ciaddr == "0.0.0.0"
@@ -429,22 +481,47 @@ option_values = st.one_of(
     st.tuples(st.sampled_from([3, 6, 42]), st.lists(addresses, min_size=1, max_size=3)),
     st.tuples(st.sampled_from([51, 58, 59]), st.integers(0, 0xFFFFFFFF)),
     st.tuples(st.just(57), st.integers(576, 0xFFFF)),
-    st.tuples(st.sampled_from([12, 15, 66, 67]), st.text("abcdefghijklmnopqrstuvwxyz.-0123456789", min_size=1, max_size=300)),
+    st.tuples(
+        st.sampled_from([12, 15, 66, 67]), st.text("abcdefghijklmnopqrstuvwxyz.-0123456789", min_size=1, max_size=300)
+    ),
     st.tuples(st.sampled_from([43, 60]), st.binary(min_size=1, max_size=300)),
     st.tuples(st.just(55), st.lists(st.integers(1, 254), min_size=1, max_size=10)),
     st.tuples(st.just(82), st.dictionaries(st.integers(1, 10), st.binary(max_size=8), min_size=1, max_size=3)),
     st.tuples(st.just(2), st.integers(-(2**31), 2**31 - 1)),
-    st.tuples(st.just(121), st.lists(st.tuples(st.sampled_from(["0.0.0.0/0", "10.0.0.0/8", "192.0.2.128/25"]), addresses),
-                                     min_size=1, max_size=3)),
-    st.tuples(st.just(125), st.dictionaries(st.integers(0, 2**32 - 1), st.dictionaries(st.integers(0, 255), st.binary(max_size=5), max_size=2), min_size=1, max_size=2)),
+    st.tuples(
+        st.just(121),
+        st.lists(
+            st.tuples(st.sampled_from(["0.0.0.0/0", "10.0.0.0/8", "192.0.2.128/25"]), addresses), min_size=1, max_size=3
+        ),
+    ),
+    st.tuples(
+        st.just(125),
+        st.dictionaries(
+            st.integers(0, 2**32 - 1),
+            st.dictionaries(st.integers(0, 255), st.binary(max_size=5), max_size=2),
+            min_size=1,
+            max_size=2,
+        ),
+    ),
     st.tuples(st.integers(160, 254), st.binary(max_size=40)),  # unknown codes
-)  # fmt: skip
-
+)
 
 
 def build_message(op, xid, secs, flags, ips, mac, sname, file, options):
-    m = Message(op=op, xid=xid, secs=secs, flags=flags, ciaddr=ips[0], yiaddr=ips[1], siaddr=ips[2],
-                giaddr=ips[3], chaddr=mac, hlen=len(mac), sname=sname, file=file)  # fmt: skip
+    m = Message(
+        op=op,
+        xid=xid,
+        secs=secs,
+        flags=flags,
+        ciaddr=ips[0],
+        yiaddr=ips[1],
+        siaddr=ips[2],
+        giaddr=ips[3],
+        chaddr=mac,
+        hlen=len(mac),
+        sname=sname,
+        file=file,
+    )
     for code, value in options:
         m.options[code] = value
     return m
@@ -452,10 +529,16 @@ def build_message(op, xid, secs, flags, ips, mac, sname, file, options):
 
 messages = st.builds(
     build_message,
-    st.sampled_from([1, 2]), st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF),
-    st.tuples(addresses, addresses, addresses, addresses), st.binary(min_size=0, max_size=16),
-    st.binary(max_size=64), st.binary(max_size=128), st.lists(option_values, max_size=8),
-)  # fmt: skip
+    st.sampled_from([1, 2]),
+    st.integers(0, 0xFFFFFFFF),
+    st.integers(0, 0xFFFF),
+    st.integers(0, 0xFFFF),
+    st.tuples(addresses, addresses, addresses, addresses),
+    st.binary(min_size=0, max_size=16),
+    st.binary(max_size=64),
+    st.binary(max_size=128),
+    st.lists(option_values, max_size=8),
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -521,8 +604,12 @@ def test_values_that_need_the_careful_encode_path_give_the_same_bytes():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([0, 1, 3, 6, 12, 51, 53, 54, 55, 61, 82, 121, 200, 255]),
-                          st.binary(max_size=9)), max_size=8))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0, 1, 3, 6, 12, 51, 53, 54, 55, 61, 82, 121, 200, 255]), st.binary(max_size=9)),
+        max_size=8,
+    )
+)
 def test_one_pass_decode_agrees_with_the_careful_path(pieces):
     """Message.decode's one-pass fast path may give up (None), but never differ."""
     from refimpl.dhcp.message import _options_carefully, _options_in_one_pass
@@ -543,8 +630,13 @@ def test_usual_messages_take_the_one_pass_path():
     from refimpl.dhcp.message import _options_in_one_pass
 
     request = Message.request(mac="02:00:00:00:00:01", xid=9, requested_ip="192.0.2.10", params=[1, 3, 6])
-    ack = Message.ack(request, yiaddr="192.0.2.10", server_id="192.0.2.1", lease_time=60,
-                      options={"router": ["192.0.2.1", "192.0.2.2"], "domain_name": "example.org"})  # fmt: skip
+    ack = Message.ack(
+        request,
+        yiaddr="192.0.2.10",
+        server_id="192.0.2.1",
+        lease_time=60,
+        options={"router": ["192.0.2.1", "192.0.2.2"], "domain_name": "example.org"},
+    )
     for message in (request, ack):
         data = message.encode()
         assert _options_in_one_pass(data) == message.options == Message.decode(data).options

@@ -9,14 +9,19 @@ from hypothesis import strategies as st
 from refimpl.dhcp.options import (
     KINDS,
     OPTIONS,
+    BlockError,
+    ClientFqdn,
     MessageType,
     decode_option,
     describe,
     encode_option,
     ip_to_bytes,
+    join_blocks,
     normalize,
     option_spec,
+    walk_blocks,
 )
+from refimpl.dns.names import label_text
 
 REQUIRED = [1, 3, 6, 12, 15, 28, 42, 43, 50, 51, 52, 53, 54, 55, 57, 58, 59, 60, 61, 66, 67, 82, 121, 125]
 
@@ -75,11 +80,54 @@ EXAMPLES = [
     # RFC 3442 §3: only the significant octets of the destination are sent
     (
         121,
-        [("10.0.0.0/8", "192.0.2.1"), ("0.0.0.0/0", "192.0.2.254"), ("10.17.0.0/16", "192.0.2.2"),
-         ("198.51.100.128/25", "192.0.2.3"), ("192.0.2.7/32", "192.0.2.4")],
-        bytes([8, 10, 192, 0, 2, 1, 0, 192, 0, 2, 254, 16, 10, 17, 192, 0, 2, 2,
-               25, 198, 51, 100, 128, 192, 0, 2, 3, 32, 192, 0, 2, 7, 192, 0, 2, 4]),
-    ),  # fmt: skip
+        [
+            ("10.0.0.0/8", "192.0.2.1"),
+            ("0.0.0.0/0", "192.0.2.254"),
+            ("10.17.0.0/16", "192.0.2.2"),
+            ("198.51.100.128/25", "192.0.2.3"),
+            ("192.0.2.7/32", "192.0.2.4"),
+        ],
+        bytes(
+            [
+                8,
+                10,
+                192,
+                0,
+                2,
+                1,
+                0,
+                192,
+                0,
+                2,
+                254,
+                16,
+                10,
+                17,
+                192,
+                0,
+                2,
+                2,
+                25,
+                198,
+                51,
+                100,
+                128,
+                192,
+                0,
+                2,
+                3,
+                32,
+                192,
+                0,
+                2,
+                7,
+                192,
+                0,
+                2,
+                4,
+            ]
+        ),
+    ),
     # RFC 3925 §4: enterprise number (4 bytes), data length, sub-options
     (125, {3561: {1: b"ab"}}, (3561).to_bytes(4, "big") + b"\x04\x01\x02ab"),
     (224, b"\x00\xff", b"\x00\xff"),  # unknown: raw bytes
@@ -116,6 +164,23 @@ BAD_BYTES = [
     (125, b"\x00\x00\x0d", "shorter than 5"),
     (125, b"\x00\x00\x0d\xe9\x09\x01\x02", "runs past the end"),
 ]
+
+
+def test_one_walk_reads_options_suboptions_and_vendor_blocks():
+    """RFC 2132 §2, RFC 3046 §2.0, RFC 3925 §4: the same key/length/value layout at three levels."""
+    options = bytes([0, 53, 1, 1, 0, 255, 99])  # PAD, message type, PAD, END, then bytes after END
+    assert list(walk_blocks(options, pad_end=True)) == [(0, 0, b""), (1, 53, b"\x01"), (4, 0, b""), (5, 255, b"")]
+    assert list(walk_blocks(b"\x01\x02ab\x02\x00")) == [(0, 1, b"ab"), (4, 2, b"")]  # no PAD/END in sub-options
+    vendor = b"\x00\x00\x0d\xe9\x01X"
+    assert list(walk_blocks(vendor, key_size=4)) == [(0, 3561, b"X")]
+    assert join_blocks([(3561, b"X")], key_size=4) == vendor
+    assert join_blocks([(1, b"ab"), (2, b"")]) == b"\x01\x02ab\x02\x00"
+    with pytest.raises(BlockError) as past:
+        list(walk_blocks(b"\x01\x05abc"))
+    assert (past.value.offset, past.value.key, past.value.length, past.value.end) == (0, 1, 5, 5)
+    with pytest.raises(BlockError) as short:
+        list(walk_blocks(b"\x35\x01\x01\x36", pad_end=True))
+    assert (short.value.offset, short.value.key, short.value.length) == (3, 0x36, None)
 
 
 @pytest.mark.parametrize("code, data, reason", BAD_BYTES)
@@ -219,7 +284,31 @@ VALUES = {
     "bytes": st.binary(min_size=1, max_size=40),
     "client_id": st.binary(min_size=2, max_size=20),
     "relay": st.dictionaries(st.integers(0, 255), st.binary(max_size=20), min_size=1, max_size=4),
-    "routes": st.lists(st.tuples(st.tuples(st.integers(0, 32), addresses).map(_route), addresses), min_size=1, max_size=4),
+    "ip_pairs": st.lists(st.tuples(addresses, addresses), min_size=1, max_size=4),  # option 33
+    "routes": st.lists(
+        st.tuples(st.tuples(st.integers(0, 32), addresses).map(_route), addresses), min_size=1, max_size=4
+    ),
+    # option 81 (RFC 4702 §2): any flags octet; with E the name as decode writes it (zone-file labels,
+    # a final dot when fully qualified), without E the deprecated ASCII text
+    "fqdn": st.one_of(
+        st.builds(
+            lambda flags, labels, fully, r1, r2: ClientFqdn(
+                flags | ClientFqdn.E, ".".join(map(label_text, labels)) + ("." if fully else ""), r1, r2
+            ),
+            st.integers(0, 255),
+            st.lists(st.binary(min_size=1, max_size=63), max_size=3),
+            st.booleans(),
+            st.integers(0, 255),
+            st.integers(0, 255),
+        ),
+        st.builds(
+            ClientFqdn,
+            st.integers(0, 255).map(lambda f: f & ~ClientFqdn.E),
+            st.text(st.characters(blacklist_categories=("Cs",)), max_size=30),
+            st.integers(0, 255),
+            st.integers(0, 255),
+        ),
+    ),
     "vivso": st.dictionaries(
         st.integers(0, 0xFFFFFFFF),
         st.dictionaries(st.integers(0, 255), st.binary(max_size=10), max_size=3),
@@ -264,7 +353,7 @@ def test_fast_decoder_accepts_and_rejects_what_the_reference_does(code, raw):
     try:
         expected = decode_option(code, raw)
     except ValueError:
-        with pytest.raises(Exception):  # any error: the message codec then asks the reference
+        with pytest.raises(Exception):  # noqa: B017 - any error: the message codec then asks the reference
             FAST_DECODERS[code](raw)
         return
     got = FAST_DECODERS[code](raw)
@@ -289,13 +378,55 @@ def test_whole_option_encoder_is_code_length_value(data):
 
 @pytest.mark.parametrize(
     "code, value",
-    [(51, -1), (51, 2**32), (51, "3600"), (51, 1.5), (2, 2**31), (26, 65536), (52, 4), (53, 256),
-     (54, "192.0.2.256"), (54, 7), (3, []), (3, ["192.0.2.1", "x"]), (12, ""), (61, b"\x01"), (55, [])],
-)  # fmt: skip
+    [
+        (51, -1),
+        (51, 2**32),
+        (51, "3600"),
+        (51, 1.5),
+        (2, 2**31),
+        (26, 65536),
+        (52, 4),
+        (53, 256),
+        (54, "192.0.2.256"),
+        (54, 7),
+        (3, []),
+        (3, ["192.0.2.1", "x"]),
+        (12, ""),
+        (61, b"\x01"),
+        (55, []),
+    ],
+)
 def test_whole_option_encoder_rejects_what_the_reference_rejects(code, value):
     from refimpl.dhcp.options import OPTION_ENCODERS
 
     with pytest.raises(ValueError):
         encode_option(code, value)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - the fast encoder may fail in its own way; it must fail
         OPTION_ENCODERS[code](value)
+
+
+def test_decoder_table_by_code_is_the_fast_decoders_with_pad_and_end_left_out():
+    from refimpl.dhcp.options import DECODER_BY_CODE, FAST_DECODERS
+
+    assert len(DECODER_BY_CODE) == 256 and DECODER_BY_CODE[0] is None and DECODER_BY_CODE[255] is None
+    assert all(DECODER_BY_CODE[c] is FAST_DECODERS[c] for c in FAST_DECODERS)
+    assert DECODER_BY_CODE[200] is bytes  # an unknown code stays raw bytes
+
+
+def test_address_caches_give_inet_ntoa_answers_refuse_bad_input_and_stay_bounded():
+    from _socket import inet_ntoa
+
+    from refimpl.dhcp.options import ADDRESS_TEXT, OPTION_ENCODERS, address_text
+
+    for n in range(ADDRESS_TEXT.LIMIT + 10):  # more addresses than it keeps
+        raw = n.to_bytes(4, "big")
+        assert address_text(raw) == inet_ntoa(raw)
+        assert len(ADDRESS_TEXT) <= ADDRESS_TEXT.LIMIT
+    with pytest.raises(OSError):
+        address_text(b"\x01\x02\x03")  # not 4 bytes: nothing remembered
+    assert b"\x01\x02\x03" not in ADDRESS_TEXT
+    encode = OPTION_ENCODERS[54]
+    assert encode("192.0.2.1") == bytes([54, 4, 192, 0, 2, 1])
+    for bad in ("192.0.2.256", "1.2.3", 7, None):
+        with pytest.raises((TypeError, ValueError)):
+            encode(bad)

@@ -6,10 +6,20 @@ import json
 import signal
 
 import pytest
+from dhcp_real_harness import (
+    capture,
+    check_dissects,
+    dhcp_kinds,
+    interface_mac,
+    need_lab,
+    refimpl,
+    start_logged,
+    start_server,
+    stop,
+    wait_until,
+)
 
-from dhcp_real_harness import (capture, check_dissects, dhcp_kinds, interface_mac, need_lab, refimpl, start_logged,
-                               start_server, stop, wait_until)  # fmt: skip
-from refimpl.net.netns import Lab
+from refimpl.lab.netns import two_hosts
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.needs_tool, pytest.mark.slow]
 
@@ -21,10 +31,23 @@ def json_lines(path) -> list[dict]:
 
 def dnsmasq(host, ifname, tmp, *extra: str):
     """dnsmasq as a DHCP server only (no DNS: --port=0), everything in ``tmp``."""
-    argv = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", "--user=root", "--group=root",
-            f"--interface={ifname}", "--bind-interfaces", "--log-dhcp", "--log-facility=-",
-            "--dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,2m", f"--dhcp-leasefile={tmp / 'dnsmasq.leases'}",
-            f"--pid-file={tmp / 'dnsmasq.pid'}", "--dhcp-option=option:router,192.0.2.1", *extra]  # fmt: skip
+    argv = [
+        "dnsmasq",
+        "--no-daemon",
+        "--conf-file=/dev/null",
+        "--port=0",
+        "--user=root",
+        "--group=root",
+        f"--interface={ifname}",
+        "--bind-interfaces",
+        "--log-dhcp",
+        "--log-facility=-",
+        "--dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,2m",
+        f"--dhcp-leasefile={tmp / 'dnsmasq.leases'}",
+        f"--pid-file={tmp / 'dnsmasq.pid'}",
+        "--dhcp-option=option:router,192.0.2.1",
+        *extra,
+    ]
     log = tmp / "dnsmasq.log"
     process = start_logged(host, argv, log)
     wait_until(lambda: "DHCP, IP range" in log.read_text() or process.poll() is not None, 10, "dnsmasq to start")
@@ -34,9 +57,7 @@ def dnsmasq(host, ifname, tmp, *extra: str):
 
 def test_client_gets_renews_and_releases_with_dnsmasq(tmp_path):
     need_lab("dnsmasq", "tcpdump")
-    with Lab("dnsmasq") as lab:
-        server, client = lab.host("server"), lab.host("client")
-        s_if, c_if = lab.link(server, "192.0.2.1/24", client, None)
+    with two_hosts("dnsmasq") as (server, client, s_if, c_if):
         with capture(client, c_if, tmp_path / "client.pcap") as pcap:
             # T1 = 3 s, T2 = 6 s (dnsmasq's shortest lease is 2 minutes).
             dns, dns_log = dnsmasq(server, s_if, tmp_path, "--dhcp-option=option:T1,3", "--dhcp-option=option:T2,6")
@@ -55,8 +76,11 @@ def test_client_gets_renews_and_releases_with_dnsmasq(tmp_path):
             ours.send_signal(signal.SIGTERM)  # --release: DHCPRELEASE, then exit
             assert ours.wait(timeout=10) == 0, out.read_text()
             wait_until(lambda: "DHCPRELEASE" in dns_log.read_text(), 10, "dnsmasq to log the release")
-            wait_until(lambda: first["address"] not in (tmp_path / "dnsmasq.leases").read_text(), 10,
-                       "dnsmasq to drop the lease")  # fmt: skip
+            wait_until(
+                lambda: first["address"] not in (tmp_path / "dnsmasq.leases").read_text(),
+                10,
+                "dnsmasq to drop the lease",
+            )
             assert f"{first['address']}/24" not in client.ip("-4", "addr", "show", "dev", c_if).stdout
             stop(dns)
         mac = interface_mac(client, c_if)
@@ -70,13 +94,33 @@ def test_client_gets_renews_and_releases_with_dnsmasq(tmp_path):
 def test_client_once_against_our_server_with_broadcast_flag(tmp_path):
     """--once --release --broadcast: lease printed, released at once; the server broadcast its replies."""
     need_lab()
-    with Lab("ours") as lab:
-        server, client = lab.host("server"), lab.host("client")
-        s_if, c_if = lab.link(server, "203.0.113.1/24", client, None)
-        srv, log = start_server(server, tmp_path, "--interface", s_if, "--server-ip", "203.0.113.1",
-                                "--pool", "203.0.113.100-203.0.113.101", "--lease-file", str(tmp_path / "l.csv"))
-        r = client.run(refimpl("dhcp-client", "--interface", c_if, "--once", "--release", "--broadcast",
-                               "--no-arp-probe", "--timeout", "15"), timeout=30)  # fmt: skip
+    with two_hosts("ours", a_address="203.0.113.1/24") as (server, client, s_if, c_if):
+        srv, log = start_server(
+            server,
+            tmp_path,
+            "--interface",
+            s_if,
+            "--server-ip",
+            "203.0.113.1",
+            "--pool",
+            "203.0.113.100-203.0.113.101",
+            "--lease-file",
+            str(tmp_path / "l.csv"),
+        )
+        r = client.run(
+            refimpl(
+                "dhcp-client",
+                "--interface",
+                c_if,
+                "--once",
+                "--release",
+                "--broadcast",
+                "--no-arp-probe",
+                "--timeout",
+                "15",
+            ),
+            timeout=30,
+        )
         assert r.returncode == 0, r.stderr
         lease = json.loads(r.stdout.splitlines()[0])
         assert lease["address"] == "203.0.113.100" and lease["server_id"] == "203.0.113.1"

@@ -9,10 +9,10 @@ import signal
 import time
 
 import pytest
-
 from dhcp_real_harness import LOADGEN, PY, need_lab, start_server, wait_until
+
 from refimpl.dhcp.leasefile import LeaseFile
-from refimpl.net.netns import Lab
+from refimpl.lab.netns import two_hosts
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
 
@@ -31,17 +31,25 @@ def test_sigkill_under_load_loses_no_acknowledged_lease(tmp_path):
     script = tmp_path / "loadgen.py"
     script.write_text(LOADGEN)
     rng = random.Random(2026)
-    with Lab("crash") as lab:
-        server, load = lab.host("server"), lab.host("load")
-        s_if, _ = lab.link(server, "192.0.2.1/24", load, "192.0.2.2/24")
-        args = ["--interface", s_if, "--server-ip", "192.0.2.1", "--pool", "192.0.2.10-192.0.2.250",
-                "--lease-file", str(leases), "--quiet"]  # fmt: skip
+    with two_hosts("crash", b="load", b_address="192.0.2.2/24") as (server, load, s_if, _):
+        args = [
+            "--interface",
+            s_if,
+            "--server-ip",
+            "192.0.2.1",
+            "--pool",
+            "192.0.2.10-192.0.2.250",
+            "--lease-file",
+            str(leases),
+            "--quiet",
+        ]
         generator = load.run([PY, str(script), "192.0.2.1", "192.0.2.2", "60", "120", str(ack_log)], background=True)
         seen_before = 0
         for round_number in range(ROUNDS):
             srv, log = start_server(server, tmp_path, *args, name=f"server{round_number}")
             # Load flows for a random while (at least a few new ACKs), then SIGKILL: no goodbye, no flush.
-            wait_until(lambda: len(acks(ack_log)) >= seen_before + 20, 20, f"ACKs in round {round_number}")
+            enough = seen_before + 20
+            wait_until(lambda enough=enough: len(acks(ack_log)) >= enough, 20, f"ACKs in round {round_number}")
             time.sleep(rng.uniform(0.0, 0.8))
             srv.send_signal(signal.SIGKILL)
             srv.wait(timeout=10)

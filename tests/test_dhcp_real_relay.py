@@ -12,41 +12,64 @@ from __future__ import annotations
 import signal
 
 import pytest
+from dhcp_real_harness import (
+    DHCLIENT_SCRIPT,
+    UDHCPC_SCRIPT,
+    capture,
+    check_dissects,
+    client_script,
+    dhcp_kinds,
+    events,
+    interface_mac,
+    need_lab,
+    relayed,
+    start_logged,
+    start_relay,
+    start_server,
+    stop,
+    wait_until,
+)
 
-from dhcp_real_harness import (DHCLIENT_SCRIPT, UDHCPC_SCRIPT, capture, check_dissects, dhcp_kinds, events,
-                               interface_mac, need_lab, refimpl, start_logged, start_server, stop, wait_until,
-                               write_script)  # fmt: skip
+from refimpl.capture.dhcp import read_trace
 from refimpl.dhcp.leasefile import LeaseFile
-from refimpl.net.netns import Lab
-from refimpl.net.pcap import read_trace
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.needs_tool, pytest.mark.slow]
 
 
 def test_relay_carries_udhcpc_to_our_server(tmp_path):
     need_lab("udhcpc", "tcpdump")
-    out = tmp_path / "events"
-    script = write_script(tmp_path / "u.sh", UDHCPC_SCRIPT.format(out=out))
+    script, out = client_script(tmp_path, UDHCPC_SCRIPT)
     leases = tmp_path / "leases.csv"
-    with Lab("relay") as lab:
-        client, relay, server = lab.host("client"), lab.host("relay"), lab.host("server")
-        c_if, rc_if = lab.link(client, None, relay, "192.0.2.1/24")
-        rs_if, s_if = lab.link(relay, "198.51.100.1/24", server, "198.51.100.2/24")
-        relay.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
-        server.ip("route", "add", "192.0.2.0/24", "via", "198.51.100.1")
-        with capture(client, c_if, tmp_path / "client_side.pcap") as near, \
-                capture(server, s_if, tmp_path / "server_side.pcap") as far:  # fmt: skip
-            srv, srv_log = start_server(server, tmp_path, "--interface", s_if, "--server-ip", "198.51.100.2",
-                                        "--pool", "192.0.2.10-192.0.2.20", "--network", "192.0.2.0/24",
-                                        "--router", "192.0.2.1", "--lease-file", str(leases))  # fmt: skip
-            relay_log = tmp_path / "relay.log"
-            rel = start_logged(relay, refimpl("dhcp-relay", "--client-interface", rc_if, "--server", "198.51.100.2"),
-                               relay_log)  # fmt: skip
-            wait_until(lambda: "relaying from" in relay_log.read_text() or rel.poll() is not None, 20, "the relay")
-            assert rel.poll() is None, relay_log.read_text()
-            udhcpc = start_logged(client, ["udhcpc", "-f", "-R", "-i", c_if, "-s", str(script), "-t", "5", "-T", "1"],
-                                  tmp_path / "udhcpc.log")  # fmt: skip
-            bound = wait_until(lambda: [e for e in events(out) if e.startswith("bound")], 20, "udhcpc bound via the relay")
+    with relayed("relay", forwarding=True) as (client, relay, server, c_if, rc_if, rs_if, s_if):
+        with (
+            capture(client, c_if, tmp_path / "client_side.pcap") as near,
+            capture(server, s_if, tmp_path / "server_side.pcap") as far,
+        ):
+            srv, srv_log = start_server(
+                server,
+                tmp_path,
+                "--interface",
+                s_if,
+                "--server-ip",
+                "198.51.100.2",
+                "--pool",
+                "192.0.2.10-192.0.2.20",
+                "--network",
+                "192.0.2.0/24",
+                "--router",
+                "192.0.2.1",
+                "--lease-file",
+                str(leases),
+            )
+            rel, relay_log = start_relay(relay, tmp_path, rc_if, "198.51.100.2")
+            udhcpc = start_logged(
+                client,
+                ["udhcpc", "-f", "-R", "-i", c_if, "-s", str(script), "-t", "5", "-T", "1"],
+                tmp_path / "udhcpc.log",
+            )
+            bound = wait_until(
+                lambda: [e for e in events(out) if e.startswith("bound")], 20, "udhcpc bound via the relay"
+            )
             assert "ip=192.0.2.10 " in bound[0] and "serverid=198.51.100.2" in bound[0], bound
             udhcpc.send_signal(signal.SIGUSR1)  # renew: unicast to 198.51.100.2, routed by the relay box
             wait_until(lambda: "renew" in out.read_text(), 10, "the renewal")
@@ -79,7 +102,7 @@ def test_relay_carries_udhcpc_to_our_server(tmp_path):
 
 def interface_mac_of(pcap, role: str) -> str:
     """The MAC address the capture's host naming gave ``role``."""
-    from refimpl.net.pcap import host_names, read_datagrams
+    from refimpl.capture.dhcp import host_names, read_datagrams
 
     names = host_names(read_datagrams(pcap))
     return next(key for key, name in names.items() if name == role and ":" in key)
@@ -102,26 +125,29 @@ def test_relay_carries_a_nak_to_a_moved_dhclient(tmp_path):
     """dhclient remembers an address from another network (INIT-REBOOT); the server NAKs through
     the relay with the BROADCAST bit (RFC 2131 §4.1), the relay broadcasts it, dhclient starts over."""
     need_lab("dhclient", "tcpdump")
-    out = tmp_path / "events"
-    script = write_script(tmp_path / "dhclient.sh", DHCLIENT_SCRIPT.format(out=out))
-    with Lab("relaynak") as lab:
-        client, relay, server = lab.host("client"), lab.host("relay"), lab.host("server")
-        c_if, rc_if = lab.link(client, None, relay, "192.0.2.1/24")
-        rs_if, s_if = lab.link(relay, "198.51.100.1/24", server, "198.51.100.2/24")
-        server.ip("route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+    script, out = client_script(tmp_path, DHCLIENT_SCRIPT)
+    with relayed("relaynak") as (client, relay, server, c_if, rc_if, _, s_if):
         lease_file = tmp_path / "dhclient.leases"
         lease_file.write_text(OLD_LEASE.format(ifname=c_if))
         with capture(client, c_if, tmp_path / "near.pcap") as near:
-            srv, srv_log = start_server(server, tmp_path, "--interface", s_if, "--server-ip", "198.51.100.2",
-                                        "--pool", "192.0.2.10-192.0.2.20", "--network", "192.0.2.0/24")  # fmt: skip
-            relay_log = tmp_path / "relay.log"
-            rel = start_logged(relay, refimpl("dhcp-relay", "--client-interface", rc_if, "--server", "198.51.100.2"),
-                               relay_log)  # fmt: skip
-            wait_until(lambda: "relaying from" in relay_log.read_text() or rel.poll() is not None, 20, "the relay")
+            srv, srv_log = start_server(
+                server,
+                tmp_path,
+                "--interface",
+                s_if,
+                "--server-ip",
+                "198.51.100.2",
+                "--pool",
+                "192.0.2.10-192.0.2.20",
+                "--network",
+                "192.0.2.0/24",
+            )
+            rel, relay_log = start_relay(relay, tmp_path, rc_if, "198.51.100.2")
             common = ["-4", "-sf", str(script), "-lf", str(lease_file), "-pf", str(tmp_path / "pid")]
             dhclient = start_logged(client, ["dhclient", "-d", "-v", *common, c_if], tmp_path / "dhclient.log")
-            bound = wait_until(lambda: [e for e in events(out) if e.startswith("BOUND")], 30,
-                               "dhclient BOUND after the NAK")
+            bound = wait_until(
+                lambda: [e for e in events(out) if e.startswith("BOUND")], 30, "dhclient BOUND after the NAK"
+            )
             assert "ip=192.0.2.10 " in bound[0] and "server=198.51.100.2" in bound[0]
             dhclient.terminate()
             dhclient.wait(timeout=10)

@@ -13,17 +13,38 @@ import signal
 import sys
 
 import pytest
+from dhcp_real_harness import (
+    DHCLIENT_SCRIPT,
+    UDHCPC_SCRIPT,
+    capture,
+    check_dissects,
+    client_script,
+    dhcp_kinds,
+    events,
+    interface_mac,
+    need_lab,
+    start_logged,
+    start_server,
+    stop,
+    wait_until,
+)
 
-from dhcp_real_harness import (DHCLIENT_SCRIPT, UDHCPC_SCRIPT, capture, check_dissects, dhcp_kinds, events,
-                               interface_mac, need_lab, start_logged, start_server, stop, wait_until,
-                               write_script)  # fmt: skip
 from refimpl.dhcp.leasefile import LeaseFile
-from refimpl.net.netns import Lab
+from refimpl.lab.netns import two_hosts
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.needs_tool, pytest.mark.slow]
 
-SERVER_ARGS = ["--server-ip", "192.0.2.1", "--pool", "192.0.2.10-192.0.2.20", "--router", "192.0.2.1",
-               "--dns", "192.0.2.53", "198.51.100.53"]  # fmt: skip
+SERVER_ARGS = [
+    "--server-ip",
+    "192.0.2.1",
+    "--pool",
+    "192.0.2.10-192.0.2.20",
+    "--router",
+    "192.0.2.1",
+    "--dns",
+    "192.0.2.53",
+    "198.51.100.53",
+]
 
 
 def lease_states(path) -> dict[str, str]:
@@ -33,18 +54,19 @@ def lease_states(path) -> dict[str, str]:
 
 def test_udhcpc_gets_renews_and_releases(tmp_path):
     need_lab("udhcpc", "tcpdump")
-    out = tmp_path / "udhcpc.events"
-    script = write_script(tmp_path / "udhcpc.sh", UDHCPC_SCRIPT.format(out=out))
+    script, out = client_script(tmp_path, UDHCPC_SCRIPT, "udhcpc")
     leases = tmp_path / "leases.csv"
-    with Lab("udhcpc") as lab:
-        server, client = lab.host("server"), lab.host("client")
-        s_if, c_if = lab.link(server, "192.0.2.1/24", client, None)
+    with two_hosts("udhcpc") as (server, client, s_if, c_if):
         with capture(server, s_if, tmp_path / "udhcpc.pcap") as pcap:
-            srv, log = start_server(server, tmp_path, "--interface", s_if, *SERVER_ARGS, "--lease-time", "600",
-                                    "--lease-file", str(leases))  # fmt: skip
+            srv, log = start_server(
+                server, tmp_path, "--interface", s_if, *SERVER_ARGS, "--lease-time", "600", "--lease-file", str(leases)
+            )
             # -f foreground, -R release on exit, -t/-T: 5 DISCOVERs 1 s apart, no ARP check.
-            udhcpc = start_logged(client, ["udhcpc", "-f", "-R", "-i", c_if, "-s", str(script), "-t", "5", "-T", "1"],
-                                  tmp_path / "udhcpc.log")  # fmt: skip
+            udhcpc = start_logged(
+                client,
+                ["udhcpc", "-f", "-R", "-i", c_if, "-s", str(script), "-t", "5", "-T", "1"],
+                tmp_path / "udhcpc.log",
+            )
             bound = wait_until(lambda: [e for e in events(out) if e.startswith("bound")], 15, "udhcpc bound")
             assert "ip=192.0.2.10 " in bound[0] and "router=192.0.2.1" in bound[0], bound
             assert "dns=192.0.2.53 198.51.100.53" in bound[0] and "serverid=192.0.2.1" in bound[0], bound
@@ -71,12 +93,10 @@ def test_udhcpc_gets_renews_and_releases(tmp_path):
 def test_udhcpc_broadcast_flag_and_second_client(tmp_path):
     """With -B the client asks for broadcast replies; a second client gets another address."""
     need_lab("udhcpc")
-    out = tmp_path / "events"
-    script = write_script(tmp_path / "u.sh", UDHCPC_SCRIPT.format(out=out))
-    with Lab("udhcpcB") as lab:
-        server, c1, c2 = lab.host("server"), lab.host("c1"), lab.host("c2")
-        s_if, c1_if = lab.link(server, "192.0.2.1/24", c1, None)
-        _, c2_if = lab.link(server, "198.51.100.1/24", c2, None)
+    script, _ = client_script(tmp_path, UDHCPC_SCRIPT)
+    with two_hosts("udhcpcB", b="c1") as (server, c1, s_if, c1_if):
+        c2 = server.lab.host("c2")
+        _, c2_if = server.lab.link(server, "198.51.100.1/24", c2, None)
         srv, log = start_server(server, tmp_path, "--interface", s_if, *SERVER_ARGS)
         r = c1.run(["udhcpc", "-n", "-q", "-B", "-i", c1_if, "-s", str(script), "-t", "5", "-T", "1"], timeout=30)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -89,16 +109,14 @@ def test_udhcpc_broadcast_flag_and_second_client(tmp_path):
 
 def test_dhclient_gets_renews_and_releases(tmp_path):
     need_lab("dhclient", "tcpdump")
-    out = tmp_path / "dhclient.events"
-    script = write_script(tmp_path / "dhclient.sh", DHCLIENT_SCRIPT.format(out=out))
+    script, out = client_script(tmp_path, DHCLIENT_SCRIPT, "dhclient")
     leases = tmp_path / "leases.csv"
     lf, pf = tmp_path / "dhclient.leases", tmp_path / "dhclient.pid"
-    with Lab("dhclient") as lab:
-        server, client = lab.host("server"), lab.host("client")
-        s_if, c_if = lab.link(server, "192.0.2.1/24", client, None)
+    with two_hosts("dhclient") as (server, client, s_if, c_if):
         with capture(server, s_if, tmp_path / "dhclient.pcap") as pcap:
-            srv, log = start_server(server, tmp_path, "--interface", s_if, *SERVER_ARGS, "--lease-time", "8",
-                                    "--lease-file", str(leases))  # fmt: skip
+            srv, log = start_server(
+                server, tmp_path, "--interface", s_if, *SERVER_ARGS, "--lease-time", "8", "--lease-file", str(leases)
+            )
             common = ["-4", "-sf", str(script), "-lf", str(lf), "-pf", str(pf)]
             dhclient = start_logged(client, ["dhclient", "-d", "-v", *common, c_if], tmp_path / "dhclient.log")
             bound = wait_until(lambda: [e for e in events(out) if e.startswith("BOUND")], 20, "dhclient BOUND")
@@ -126,11 +144,8 @@ def test_dhclient_gets_renews_and_releases(tmp_path):
 def test_server_survives_garbage_and_keeps_serving(tmp_path):
     """Malformed and random datagrams on port 67 are logged as dropped; service goes on."""
     need_lab("udhcpc")
-    out = tmp_path / "events"
-    script = write_script(tmp_path / "u.sh", UDHCPC_SCRIPT.format(out=out))
-    with Lab("garbage") as lab:
-        server, client = lab.host("server"), lab.host("client")
-        s_if, c_if = lab.link(server, "192.0.2.1/24", client, "192.0.2.2/24")
+    script, out = client_script(tmp_path, UDHCPC_SCRIPT)
+    with two_hosts("garbage", b_address="192.0.2.2/24") as (server, client, s_if, c_if):
         srv, log = start_server(server, tmp_path, "--interface", s_if, *SERVER_ARGS)
         rng = random.Random(4)
         blobs = [bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 600))) for _ in range(40)]
@@ -177,9 +192,7 @@ print(m.message_type.name, m.yiaddr, port, m.xid)
 
 def test_reply_to_a_non_ethernet_client_is_broadcast(tmp_path):
     need_lab()
-    with Lab("noneth") as lab:
-        server, client = lab.host("server"), lab.host("client")
-        s_if, c_if = lab.link(server, "192.0.2.1/24", client, "192.0.2.2/24")
+    with two_hosts("noneth", b_address="192.0.2.2/24") as (server, client, s_if, c_if):
         srv, log = start_server(server, tmp_path, "--interface", s_if, *SERVER_ARGS)
         script = tmp_path / "probe.py"
         script.write_text(PROBE)

@@ -2,7 +2,7 @@
 
 scapy is an independent DHCP implementation, so agreement here checks our
 codec against someone else's reading of the RFCs. Quirks of scapy that the
-comparison works around are listed in refimpl/dhcp/scapy_bridge.py.
+comparison works around are listed in refimpl/capture/scapy_dhcp.py.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from scapy.layers.dhcp import BOOTP, DHCP  # noqa: E402
 from scapy.layers.inet import IP, UDP  # noqa: E402
 from scapy.layers.l2 import Ether  # noqa: E402
 
+from refimpl.capture.scapy_dhcp import from_scapy, read_pcap, to_scapy, write_pcap  # noqa: E402
 from refimpl.dhcp import Message, MessageType  # noqa: E402
 from refimpl.dhcp.options import OPTIONS, encode_option  # noqa: E402
-from refimpl.dhcp.scapy_bridge import from_scapy, read_pcap, to_scapy, write_pcap  # noqa: E402
 
 MAC = "02:00:00:00:00:01"
 
@@ -51,10 +51,16 @@ def test_from_scapy_inverts_to_scapy_through_real_bytes():
 
 def test_we_decode_a_packet_built_by_scapy():
     pkt = BOOTP(op=2, xid=0xABCD, yiaddr="192.0.2.10", chaddr=bytes.fromhex("020000000001")) / DHCP(
-        options=[("message-type", "offer"), ("server_id", "192.0.2.1"), ("lease_time", 3600),
-                 ("router", "192.0.2.1"), ("name_server", "192.0.2.53", "198.51.100.53"), ("domain", b"example.org"),
-                 "end"]
-    )  # fmt: skip
+        options=[
+            ("message-type", "offer"),
+            ("server_id", "192.0.2.1"),
+            ("lease_time", 3600),
+            ("router", "192.0.2.1"),
+            ("name_server", "192.0.2.53", "198.51.100.53"),
+            ("domain", b"example.org"),
+            "end",
+        ]
+    )
     m = from_scapy(pkt)
     assert m.op == 2 and m.xid == 0xABCD and m.yiaddr == "192.0.2.10" and m.mac == MAC
     assert m.message_type is MessageType.OFFER
@@ -106,10 +112,21 @@ scapy_known = st.one_of(
     st.tuples(st.just(82), st.dictionaries(st.integers(1, 10), st.binary(max_size=8), min_size=1, max_size=3)),
     st.tuples(
         st.just(121),
-        st.lists(st.tuples(st.sampled_from(["0.0.0.0/0", "10.0.0.0/8", "10.17.0.0/16", "192.0.2.128/25"]), addresses),
-                 min_size=1, max_size=3),
-    ),  # fmt: skip
-    st.tuples(st.just(125), st.dictionaries(st.integers(0, 0xFFFFFFFF), st.dictionaries(st.integers(1, 9), st.binary(max_size=6), max_size=2), min_size=1, max_size=2)),
+        st.lists(
+            st.tuples(st.sampled_from(["0.0.0.0/0", "10.0.0.0/8", "10.17.0.0/16", "192.0.2.128/25"]), addresses),
+            min_size=1,
+            max_size=3,
+        ),
+    ),
+    st.tuples(
+        st.just(125),
+        st.dictionaries(
+            st.integers(0, 0xFFFFFFFF),
+            st.dictionaries(st.integers(1, 9), st.binary(max_size=6), max_size=2),
+            min_size=1,
+            max_size=2,
+        ),
+    ),
     st.tuples(st.integers(224, 254), st.binary(max_size=20)),  # site-specific (RFC 2132 §2): unknown to both
 )
 
@@ -117,11 +134,18 @@ scapy_known = st.one_of(
 @st.composite
 def messages(draw):
     m = Message(
-        op=draw(st.sampled_from([1, 2])), xid=draw(st.integers(0, 0xFFFFFFFF)), secs=draw(st.integers(0, 0xFFFF)),
-        flags=draw(st.sampled_from([0, 0x8000])), ciaddr=draw(addresses), yiaddr=draw(addresses),
-        siaddr=draw(addresses), giaddr=draw(addresses), hops=draw(st.integers(0, 16)),
-        sname=draw(st.binary(max_size=64)), file=draw(st.binary(max_size=128)),
-    )  # fmt: skip
+        op=draw(st.sampled_from([1, 2])),
+        xid=draw(st.integers(0, 0xFFFFFFFF)),
+        secs=draw(st.integers(0, 0xFFFF)),
+        flags=draw(st.sampled_from([0, 0x8000])),
+        ciaddr=draw(addresses),
+        yiaddr=draw(addresses),
+        siaddr=draw(addresses),
+        giaddr=draw(addresses),
+        hops=draw(st.integers(0, 16)),
+        sname=draw(st.binary(max_size=64)),
+        file=draw(st.binary(max_size=128)),
+    )
     m.mac = draw(st.binary(min_size=6, max_size=6))
     m.options[53] = draw(st.sampled_from(list(MessageType)))
     for code, value in draw(st.lists(scapy_known, max_size=8)):
@@ -183,7 +207,24 @@ def test_we_decode_what_scapy_builds_from_the_same_values(m):
     for code, value in m.options.items():
         view = TO_SCAPY_VIEW[OPTIONS[code].kind](value) if code in OPTIONS else (value,)
         entries.append((scapy_name(code), *view))
-    header = {name: getattr(m, name) for name in ("op", "htype", "hlen", "hops", "xid", "secs", "flags",
-                                                   "ciaddr", "yiaddr", "siaddr", "giaddr", "chaddr", "sname", "file")}  # fmt: skip
+    header = {
+        name: getattr(m, name)
+        for name in (
+            "op",
+            "htype",
+            "hlen",
+            "hops",
+            "xid",
+            "secs",
+            "flags",
+            "ciaddr",
+            "yiaddr",
+            "siaddr",
+            "giaddr",
+            "chaddr",
+            "sname",
+            "file",
+        )
+    }
     pkt = BOOTP(**header) / DHCP(options=[*entries, "end"])
     assert Message.decode(bytes(pkt)) == m

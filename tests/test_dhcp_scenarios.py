@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from refimpl.dhcp import scenarios
+from refimpl.dhcp.describe import UNDECODABLE, describe_datagram
+from refimpl.dhcp.describe import summary as summarize
 from refimpl.dhcp.message import Message
-from refimpl.dhcp.sim_glue import describe_dhcp, summarize
 
 HANDSHAKE = ["DHCPDISCOVER", "DHCPOFFER", "DHCPREQUEST", "DHCPACK"]
 
@@ -18,12 +19,13 @@ def dhcp_kinds(trace, src=None):
 
 def test_describe_reads_kind_and_key_fields():
     request = Message.request("02:00:00:00:00:01", 0x1234, ciaddr="192.0.2.7", server_id="192.0.2.1")
-    kind, summary, message = describe_dhcp(request.encode())
+    kind, summary, message = describe_datagram(request.encode())
     assert kind == "DHCPREQUEST"
     assert "xid=0x00001234" in summary and "ciaddr=192.0.2.7" in summary and "sid=192.0.2.1" in summary
     assert "yiaddr" not in summary  # zero addresses are left out
     assert message.xid == 0x1234
     assert summarize(Message.discover("02:00:00:00:00:01", 1, broadcast=True)).endswith(" B")
+    assert describe_datagram(b"\x01junk")[::2] == (UNDECODABLE, None)  # as a capture reader labels it
 
 
 def test_one_client_four_steps_and_ports():
@@ -31,9 +33,15 @@ def test_one_client_four_steps_and_ports():
     assert dhcp_kinds(run.trace) == HANDSHAKE
     discover, offer, request, ack = run.trace.where(flow="dhcp")
     # RFC 2131 §4.1: client 0.0.0.0:68 -> 255.255.255.255:67, server answers to port 68
-    assert (discover.src_ip, discover.src_port, discover.dst_ip, discover.dst_port) == ("0.0.0.0", 68, "255.255.255.255", 67)
+    assert (discover.src_ip, discover.src_port, discover.dst_ip, discover.dst_port) == (
+        "0.0.0.0",
+        68,
+        "255.255.255.255",
+        67,
+    )
     assert discover.is_broadcast and request.is_broadcast
-    # broadcast bit clear: OFFER and ACK unicast to yiaddr (seed 000 says always broadcast)
+    # broadcast bit clear: OFFER and ACK unicast to yiaddr (a common tutorial claim says always broadcast;
+    # RFC 2131 §4.1 broadcasts only when the client sets the bit)
     assert not offer.is_broadcast and offer.dst_ip == offer.message.yiaddr and offer.dst_port == 68
     assert not ack.is_broadcast and ack.src_port == 67
     assert len({e.message.xid for e in (discover, offer, request, ack)}) == 1
@@ -74,8 +82,8 @@ def test_two_servers_the_request_names_one():
     ack = next(e for e in run.trace if e.kind == "DHCPACK")
     assert request.message.get("server_id") == ack.message.get("server_id") == "192.0.2.1"
     assert ack.src == "dhcp-a"
-    # seed 002 / RFC 2131 §4.3.2: the other server withdraws its offer
-    assert any("withdrawn" in line for line in run.servers["dhcp-b"].server.log)
+    # RFC 2131 §3.1 step 4: the other server takes the REQUEST as "declined" and withdraws its offer
+    assert any("withdrawn" in line for line in run.servers["dhcp-b"].log)
     assert run.servers["dhcp-b"].server.store.offers == {}
 
 
@@ -127,7 +135,12 @@ def test_no_server_then_server_comes_back():
     run = scenarios.no_server(server_at=250, until=500)
     assert run.client.state == "BOUND" and run.client.host.ip == "192.0.2.100"
     ll = [c for c in run.changes() if c.event == "retry timer"]
-    assert ll and 299 <= ll[0].time - next(c.time for c in run.changes() if c.after == "LINK-LOCAL" and c.event == "address free") <= 301
+    assert (
+        ll
+        and 299
+        <= ll[0].time - next(c.time for c in run.changes() if c.after == "LINK-LOCAL" and c.event == "address free")
+        <= 301
+    )
 
 
 def test_lease_life_renew_rebind_expire():
@@ -147,7 +160,7 @@ def test_lease_life_renew_rebind_expire():
     assert rebind.is_broadcast and rebind.message.get("server_id") is None
     ack = next(e for e in run.trace if e.kind == "DHCPACK" and e.time > t2.time)
     assert ack.src == "dhcp-b"
-    # seed 002 is wrong: at expiry the client just stops; no RELEASE is sent
+    # a common tutorial claim says a RELEASE is sent at expiry; RFC 2131 §4.4.5: the client just stops
     assert "DHCPRELEASE" not in run.trace.kinds()
     expired = next(c for c in run.changes() if c.event == "lease expires")
     assert run.client.host.ip != "192.0.2.100" and expired.after == "INIT"
@@ -157,7 +170,7 @@ def test_release_then_same_address_again():
     run = scenarios.release()
     rel = next(e for e in run.trace if e.kind == "DHCPRELEASE")
     assert not rel.is_broadcast and rel.dst == "server" and rel.message.ciaddr == "192.0.2.100"
-    assert "RELEASE: 192.0.2.100 freed" in "\n".join(run.server.server.log)
+    assert "RELEASE: 192.0.2.100 freed" in "\n".join(run.server.log)
     assert dhcp_kinds(run.trace) == HANDSHAKE + ["DHCPRELEASE"] + HANDSHAKE
     assert run.client.host.ip == "192.0.2.100"
 
@@ -203,3 +216,29 @@ def test_inform_gets_configuration_without_lease():
     assert ack.message.get("lease_time") is None and ack.message.yiaddr == "0.0.0.0"
     assert (ack.dst_ip, ack.dst_port) == ("192.0.2.50", 68) and not ack.is_broadcast
     assert run.client.state == "INFORMED" and ack.message.get("router") == ["192.0.2.1"]
+
+
+def test_each_scenario_shows_its_own_xid_by_default():
+    """Issue 12: with one shared default seed, every story started with the same xid, and a
+    student comparing two traces could think the xid is a constant of the protocol."""
+    stories = {
+        "one_client": scenarios.one_client,
+        "three_clients": scenarios.three_clients,
+        "two_servers": scenarios.two_servers,
+        "relay": scenarios.relay,
+        "pool_exhaustion": scenarios.pool_exhaustion,
+        "address_conflict": scenarios.address_conflict,
+        "no_server": scenarios.no_server,
+        "lease_life": scenarios.lease_life,
+        "release": scenarios.release,
+        "init_reboot": scenarios.init_reboot,
+        "inform": scenarios.inform,
+        "diagnose_broadcast_ignored": scenarios.diagnose_broadcast_ignored,
+        "diagnose_relay_nak": scenarios.diagnose_relay_nak,
+        "diagnose_renew_time": scenarios.diagnose_renew_time,
+    }
+    first_xid = {}
+    for name, story in stories.items():
+        first = next(e for e in story().trace if e.message is not None and hasattr(e.message, "xid"))
+        first_xid[name] = first.message.xid
+    assert len(set(first_xid.values())) == len(stories), first_xid

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from ftp_harness import Wire, make_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftp_harness import Wire, make_tree
 from refimpl.ftp.commands import COMMANDS
 from refimpl.ftp.replies import REPLIES
-
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +19,34 @@ def root(tmp_path_factory):
     make_tree(path)
     return str(path)
 
+
 verbs = st.sampled_from(sorted(COMMANDS) + ["XYZ", "SITE", "", "RETR\x00"])
 args = st.one_of(
     st.just(""),
-    st.sampled_from(["/", "..", "../../etc/passwd", "/pub/hello.txt", "pub", "incoming/x", "-la",
-                     "A", "I", "S", "F", "ALL", "1", "2", "192,0,2,10,156,64", "|1|192.0.2.10|40000|",
-                     "|2|::1|1|", "999999999999999999999", "UTF8 ON", "a\x00b"]),
+    st.sampled_from(
+        [
+            "/",
+            "..",
+            "../../etc/passwd",
+            "/pub/hello.txt",
+            "pub",
+            "incoming/x",
+            "-la",
+            "A",
+            "I",
+            "S",
+            "F",
+            "ALL",
+            "1",
+            "2",
+            "192,0,2,10,156,64",
+            "|1|192.0.2.10|40000|",
+            "|2|::1|1|",
+            "999999999999999999999",
+            "UTF8 ON",
+            "a\x00b",
+        ]
+    ),
     st.text(max_size=40),
 )
 
@@ -54,6 +75,6 @@ def test_random_command_sequences(root, commands, log_in):
 @given(data=st.binary(max_size=300))
 def test_random_bytes_on_the_control_connection(root, data):
     w = Wire(root)
-    w.feed(w.session.receive_data(data + b"\r\n", 1.0))  # end the garbage's last line
+    w.feed(w.session.receive(data + b"\r\n", now=1.0))  # end the garbage's last line
     if not w.closed:
         assert w.code("NOOP") == 200  # still serving

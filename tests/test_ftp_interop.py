@@ -13,9 +13,9 @@ import sys
 import time
 
 import pytest
-
 from ftp_harness import make_config, make_tree
 from ftp_live import LiveServer
+
 from refimpl.ftp.datachannel import parse_229
 
 BIG = bytes(range(251)) * 8000  # 2,008,000 bytes: many chunks, not a multiple of anything
@@ -105,6 +105,7 @@ def test_ftplib_upload_append_resume(server, root, passive):
 
 def _reader(data: bytes):
     import io
+
     return io.BytesIO(data)
 
 
@@ -204,8 +205,11 @@ def curl(*args, timeout=30) -> subprocess.CompletedProcess:
 
 
 @needs_curl
-@pytest.mark.parametrize("mode", [[], ["--disable-epsv"], ["-P", "127.0.0.1"], ["-P", "127.0.0.1", "--disable-eprt"]],
-                         ids=["epsv", "pasv", "eprt", "port"])
+@pytest.mark.parametrize(
+    "mode",
+    [[], ["--disable-epsv"], ["-P", "127.0.0.1"], ["-P", "127.0.0.1", "--disable-eprt"]],
+    ids=["epsv", "pasv", "eprt", "port"],
+)
 def test_curl_download_and_list(server, mode):
     base = f"ftp://127.0.0.1:{server.port}"
     r = curl(*mode, f"{base}/pub/big.bin")
@@ -243,12 +247,28 @@ def test_curl_upload_and_resume(server, root, tmp_path):
 
 # -- the command line --------------------------------------------------------------
 
+
 def test_cli_serves_and_stops(root, tmp_path):
     xferlog = tmp_path / "xferlog"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "refimpl", "ftp-server", "--root", str(root), "--anonymous",
-         "--port", "0", "--passive-ports", "40000-40100", "--xferlog", str(xferlog)],
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "refimpl",
+            "ftp-server",
+            "--root",
+            str(root),
+            "--anonymous",
+            "--port",
+            "0",
+            "--passive-ports",
+            "40000-40100",
+            "--xferlog",
+            str(xferlog),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stderr.readline()
         assert "listening on 127.0.0.1:" in line, line
@@ -270,9 +290,13 @@ def test_cli_serves_and_stops(root, tmp_path):
 
 
 def test_cli_with_users_file_and_anonymous_upload(root, tmp_path):
-    make = subprocess.run([sys.executable, "-m", "refimpl", "ftp-server", "--make-user", "carol",
-                           "--home", "alice", "--perms", "elrw"],
-                          input="pa55word\n", capture_output=True, text=True, timeout=30)
+    make = subprocess.run(
+        [sys.executable, "-m", "refimpl", "ftp-server", "--make-user", "carol", "--home", "alice", "--perms", "elrw"],
+        input="pa55word\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert make.returncode == 0, make.stderr
     line = make.stdout.strip()
     assert line.startswith("carol:real:scrypt$") and "pa55word" not in line
@@ -280,10 +304,28 @@ def test_cli_with_users_file_and_anonymous_upload(root, tmp_path):
     users.write_text(line + "\n")
     cmdlog = tmp_path / "commands.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "refimpl", "ftp-server", "--root", str(root), "--anonymous",
-         "--anonymous-upload", "/incoming", "--users", str(users), "--port", "0",
-         "--passive-ports", "40200-40300", "--command-log", str(cmdlog)],
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "refimpl",
+            "ftp-server",
+            "--root",
+            str(root),
+            "--anonymous",
+            "--anonymous-upload",
+            "/incoming",
+            "--users",
+            str(users),
+            "--port",
+            "0",
+            "--passive-ports",
+            "40200-40300",
+            "--command-log",
+            str(cmdlog),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stderr.readline()
         port = int(line.split("127.0.0.1:")[1].split(",")[0])
@@ -312,7 +354,7 @@ def test_cli_with_users_file_and_anonymous_upload(root, tmp_path):
 
 
 def test_cli_rejects_bad_arguments(tmp_path, capsys):
-    from refimpl.net.ftp_cli import main
+    from refimpl.cli.ftp import main
 
     assert main(["--root", str(tmp_path / "missing"), "--anonymous"]) == 2
     assert main(["--root", str(tmp_path)]) == 2
@@ -321,14 +363,16 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
 
 # -- our asyncio client against our server --------------------------------------------
 
+
 def test_our_client_aborts_when_the_data_connection_is_refused(root):
     # 227 announces 127.0.0.2, where nobody listens: the connect is refused at once
     import asyncio
 
-    from refimpl.net.ftp_client import AsyncFTP, FTPError
+    from refimpl.sockets.ftp_client import AsyncFTP, FTPError
 
     config = make_config(passive_ports=(0, 0), passive_address="127.0.0.2")
     with LiveServer(config, root) as srv:
+
         async def session():
             async with AsyncFTP("127.0.0.1", srv.port, mode="passive", timeout=5) as ftp:
                 await ftp.login("alice", "secret")
@@ -344,12 +388,11 @@ def test_our_client_aborts_when_the_data_connection_is_refused(root):
     assert '"RETR notes.txt" 426' in srv.command_log.getvalue()
 
 
-
 @pytest.mark.parametrize("mode", ["passive", "epsv", "active", "eprt"])
 def test_our_client_against_our_server(server, root, mode):
     import asyncio
 
-    from refimpl.net.ftp_client import AsyncFTP, FTPError
+    from refimpl.sockets.ftp_client import AsyncFTP, FTPError
 
     async def session():
         async with AsyncFTP("127.0.0.1", server.port, mode=mode) as ftp:
@@ -368,7 +411,7 @@ def test_our_client_against_our_server(server, root, mode):
 
     events = asyncio.run(asyncio.wait_for(session(), 60))
     assert (root / "alice" / "big.bin").read_bytes() == BIG
-    assert any(type(e).__name__ == ("ListenData" if mode in ("active", "eprt") else "ConnectData") for e in events)
+    assert any(type(e).__name__ == ("DataListen" if mode in ("active", "eprt") else "DataConnect") for e in events)
 
 
 # -- lftp ----------------------------------------------------------------------------------
@@ -380,15 +423,22 @@ LFTP = shutil.which("lftp")
 @pytest.mark.parametrize("passive", ["on", "off"])
 def test_lftp_against_our_server(server, root, tmp_path, passive):
     (tmp_path / "local.bin").write_bytes(BIG[:100000])
-    script = "; ".join([
-        "set ftp:ssl-allow no", "set net:max-retries 1", "set net:timeout 10",
-        f"set ftp:passive-mode {passive}", "set ftp:prefer-epsv no",
-        f"open -u alice,secret -p {server.port} 127.0.0.1",
-        "cls -1",
-        f"get notes.txt -o {tmp_path}/notes.txt",
-        f"put {tmp_path}/local.bin -o up.bin",
-        "mkdir d", "mv up.bin d/up.bin", "cls -1 d",
-    ])
+    script = "; ".join(
+        [
+            "set ftp:ssl-allow no",
+            "set net:max-retries 1",
+            "set net:timeout 10",
+            f"set ftp:passive-mode {passive}",
+            "set ftp:prefer-epsv no",
+            f"open -u alice,secret -p {server.port} 127.0.0.1",
+            "cls -1",
+            f"get notes.txt -o {tmp_path}/notes.txt",
+            f"put {tmp_path}/local.bin -o up.bin",
+            "mkdir d",
+            "mv up.bin d/up.bin",
+            "cls -1 d",
+        ]
+    )
     r = subprocess.run([LFTP, "-c", script], capture_output=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [b"notes.txt", b"d/up.bin"] or r.stdout.split() == [b"notes.txt", b"up.bin"]
@@ -414,6 +464,7 @@ def vsftpd(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root: vsftpd runs as root and changes to its 'ftp' user")
     import pwd
+
     try:
         ftp_user = pwd.getpwnam("ftp")
     except KeyError:
@@ -430,14 +481,35 @@ def vsftpd(tmp_path):
     empty.mkdir(mode=0o555)
     port = _free_port()
     conf = tmp_path / "vsftpd.conf"
-    conf.write_text("\n".join([
-        "listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1", f"listen_port={port}",
-        "background=NO", "anonymous_enable=YES", f"anon_root={root}", "no_anon_password=YES",
-        "local_enable=NO", "write_enable=YES", "anon_upload_enable=YES", "pasv_enable=YES",
-        "pasv_min_port=41000", "pasv_max_port=41100", "port_enable=YES", "connect_from_port_20=NO",
-        "seccomp_sandbox=NO", f"secure_chroot_dir={empty}", "xferlog_enable=YES",
-        "xferlog_std_format=YES", f"xferlog_file={tmp_path}/xferlog", "ftp_username=ftp", "",
-    ]))
+    conf.write_text(
+        "\n".join(
+            [
+                "listen=YES",
+                "listen_ipv6=NO",
+                "listen_address=127.0.0.1",
+                f"listen_port={port}",
+                "background=NO",
+                "anonymous_enable=YES",
+                f"anon_root={root}",
+                "no_anon_password=YES",
+                "local_enable=NO",
+                "write_enable=YES",
+                "anon_upload_enable=YES",
+                "pasv_enable=YES",
+                "pasv_min_port=41000",
+                "pasv_max_port=41100",
+                "port_enable=YES",
+                "connect_from_port_20=NO",
+                "seccomp_sandbox=NO",
+                f"secure_chroot_dir={empty}",
+                "xferlog_enable=YES",
+                "xferlog_std_format=YES",
+                f"xferlog_file={tmp_path}/xferlog",
+                "ftp_username=ftp",
+                "",
+            ]
+        )
+    )
     proc = subprocess.Popen([VSFTPD, str(conf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 10
@@ -459,7 +531,7 @@ def vsftpd(tmp_path):
 def test_our_client_against_vsftpd(vsftpd, mode):
     import asyncio
 
-    from refimpl.net.ftp_client import AsyncFTP, FTPError
+    from refimpl.sockets.ftp_client import AsyncFTP, FTPError
 
     port, root, xferlog = vsftpd
 
@@ -469,8 +541,9 @@ def test_our_client_against_vsftpd(vsftpd, mode):
             assert await ftp.retr("/pub/hello.txt") == b"hello from vsftpd\n"
             assert await ftp.retr("/pub/big.bin") == BIG
             assert await ftp.retr("/pub/big.bin", rest=len(BIG) - 5) == BIG[-5:]
-            assert sorted(await ftp.nlst("/pub")) == ["/pub/big.bin", "/pub/hello.txt"] or \
-                sorted(await ftp.nlst("/pub")) == ["big.bin", "hello.txt"]
+            assert sorted(await ftp.nlst("/pub")) == ["/pub/big.bin", "/pub/hello.txt"] or sorted(
+                await ftp.nlst("/pub")
+            ) == ["big.bin", "hello.txt"]
             await ftp.stor(f"/incoming/{mode}.bin", b"from our client")
             with pytest.raises(FTPError) as info:
                 await ftp.retr("/pub/missing")
@@ -482,6 +555,7 @@ def test_our_client_against_vsftpd(vsftpd, mode):
 
 
 # -- IPv6 and time limits ------------------------------------------------------------------------
+
 
 def _ipv6_loopback() -> bool:
     try:
@@ -564,7 +638,7 @@ def test_a_client_that_does_not_read_its_replies_is_held_back(root, monkeypatch)
     """A client that sends commands but never reads the replies: once a bounded amount of replies
     waits to be sent, the server stops reading its commands (they wait in the kernel, not in the
     server's memory); others are served meanwhile; every reply comes once the client reads."""
-    from refimpl.net.ftp_server import ControlConnection
+    from refimpl.sockets.ftp_server import ControlConnection
 
     made = ControlConnection.connection_made
 
@@ -586,7 +660,7 @@ def test_a_client_that_does_not_read_its_replies_is_held_back(root, monkeypatch)
         held = None
         for _ in range(5000):  # bounded: about 5 s
             with contextlib.suppress(BlockingIOError):
-                commands = commands[flooder.send(commands):]
+                commands = commands[flooder.send(commands) :]
             conn = next(iter(srv.server.connections))
             if not conn.transport.is_reading():
                 held = conn.transport.get_write_buffer_size()
@@ -600,7 +674,7 @@ def test_a_client_that_does_not_read_its_replies_is_held_back(root, monkeypatch)
         replies, deadline = bytearray(), time.monotonic() + 30
         while replies.count(b"\r\n") < count and time.monotonic() < deadline:
             with contextlib.suppress(BlockingIOError):
-                commands = commands[flooder.send(commands):] if commands else commands
+                commands = commands[flooder.send(commands) :] if commands else commands
             with contextlib.suppress(BlockingIOError):
                 replies += flooder.recv(1 << 16)
             time.sleep(0.0002)
@@ -641,6 +715,7 @@ def test_garbage_on_a_real_socket_does_not_stop_the_server(server):
 
 # -- RFC 959 port 20 and RFC 2577 on real sockets ----------------------------------------------
 
+
 def test_active_mode_connects_from_port_20_when_root(server):
     ftp = connect(server)
     listener = socket.create_server(("127.0.0.1", 0))
@@ -666,29 +741,33 @@ def test_active_mode_connects_from_port_20_when_root(server):
 
 
 def test_passive_connection_from_another_address_is_refused(server):
+    """RFC 2577 §8: a connection to the passive port from another address is closed, and the
+    port keeps listening for the client's own (issue 16, point 8: the thief used to cost the
+    client its transfer, 425)."""
     ftp = connect(server)
     ftp.sendcmd("TYPE I")
     host, port = ftplib.parse227(ftp.sendcmd("PASV"))
     # 127.0.0.2 is loopback too, but not the address of our control connection
     thief = socket.create_connection((host, port), timeout=10, source_address=("127.0.0.2", 0))
-    ftp.putcmd("RETR /pub/hello.txt")
+    assert ftp.sendcmd("RETR /pub/hello.txt").startswith("150")
     stolen = b""
     with contextlib.suppress(OSError):
         while chunk := thief.recv(4096):
             stolen += chunk
     thief.close()
     assert stolen == b""
-    # either the thief came first (refused; RETR then finds no data connection: 425) or
-    # RETR came first (150, then the thief is refused: 425) - never a transfer to 127.0.0.2
-    resp = ftp.getline()
-    assert resp[:3] in ("150", "425")
-    if resp.startswith("150"):
-        assert ftp.getline().startswith("425")
+    data = socket.create_connection((host, port), timeout=10)
+    got = b""
+    while chunk := data.recv(4096):
+        got += chunk
+    data.close()
+    assert got == b"hello\nworld\n" and ftp.getresp().startswith("226")
     assert ftp.voidcmd("NOOP").startswith("200")
     ftp.quit()
 
 
-# -- uploads and sends through the driver's DataSocket (refimpl/net/ftp_server.py) --------
+# -- uploads and sends through the driver's DataSocket (refimpl/sockets/ftp_server.py) --------
+
 
 def test_big_text_upload_converts_crlf_across_reads(server, root):
     """TYPE A upload of several MB: CRLF pairs split between two socket reads still become LF."""
@@ -716,22 +795,29 @@ class _DiskFillsUp:
 
 
 @pytest.mark.parametrize("passive", [True, False], ids=["passive", "active"])
-def test_failed_write_during_upload_is_451_and_the_server_goes_on(server, root, passive, monkeypatch):
+def test_failed_write_during_upload_is_452_and_the_server_goes_on(server, root, passive, monkeypatch):
+    """A full disk (ENOSPC) during an upload: 452, RFC 959's "Insufficient storage space" (issue 16, point 1)."""
     from refimpl.ftp import JailedFS
-    real_open_write = JailedFS.open_write  # each user's session has its own JailedFS: patch them all
-    monkeypatch.setattr(JailedFS, "open_write",
-                        lambda *a, **kw: _DiskFillsUp(real_open_write(*a, **kw), 100_000))
+
+    real_open_write = JailedFS.open_write_at  # each user's session has its own JailedFS: patch them all
+
+    def filling(*a, **kw):
+        f, path = real_open_write(*a, **kw)
+        return _DiskFillsUp(f, 100_000), path
+
+    monkeypatch.setattr(JailedFS, "open_write_at", filling)
     ftp = connect(server, "alice", "secret", passive=passive)
     ftp.voidcmd("TYPE I")
     conn = ftp.transfercmd("STOR full.bin")
     with contextlib.suppress(OSError):  # the server closes the data connection on the failed write
         for start in range(0, len(BIG), 65536):
-            conn.sendall(BIG[start:start + 65536])
+            conn.sendall(BIG[start : start + 65536])
     conn.close()
-    with pytest.raises(ftplib.error_temp, match="^451 .*No space left"):
+    with pytest.raises(ftplib.error_temp, match="^452 .*Insufficient storage space"):
         ftp.getresp()
     assert ftp.voidcmd("NOOP").startswith("200")  # the session goes on
-    monkeypatch.setattr(JailedFS, "open_write", real_open_write)
+    monkeypatch.setattr(JailedFS, "open_write_at", real_open_write)
+    assert not (root / "alice" / "full.bin").exists()  # a failed plain STOR leaves no file (our policy)
     ftp.storbinary("STOR after.bin", _reader(BIG))  # and the next upload works
     assert (root / "alice" / "after.bin").read_bytes() == BIG
     ftp.quit()
@@ -756,10 +842,13 @@ class _Owner:
         self.ends += 1
         data.close()
 
+    def spawn(self, coro):
+        return asyncio.ensure_future(coro)  # the real one also closes the connection if the task raises
+
 
 def test_data_socket_receives_what_came_before_it_started_and_ends_once():
     """Active mode: the client may send (and even close) before the driver starts reading."""
-    from refimpl.net.ftp_server import DataSocket
+    from refimpl.sockets.ftp_server import DataSocket
 
     async def scenario():
         ours, theirs = socket.socketpair()
@@ -781,7 +870,7 @@ def test_data_socket_receives_what_came_before_it_started_and_ends_once():
 
 def test_data_socket_sends_what_the_kernel_cannot_take_at_once():
     """A send bigger than the socket buffers finishes from a Task, then reports the whole count."""
-    from refimpl.net.ftp_server import DataSocket
+    from refimpl.sockets.ftp_server import DataSocket
 
     async def scenario():
         ours, theirs = socket.socketpair()

@@ -10,14 +10,24 @@ from hypothesis import strategies as st
 
 from refimpl.ftp import ascii as ascii_
 from refimpl.ftp.commands import COMMANDS, NOT_IMPLEMENTED
-from refimpl.ftp.datachannel import (DataChannelError, format_227, format_229, format_eprt,
-                                     format_host_port, format_port_command, is_bounce, parse_227,
-                                     parse_229, parse_eprt, parse_host_port)
+from refimpl.ftp.datachannel import (
+    DataChannelError,
+    format_227,
+    format_229,
+    format_eprt,
+    format_host_port,
+    format_port_command,
+    is_bounce,
+    parse_227,
+    parse_229,
+    parse_eprt,
+    parse_host_port,
+)
 from refimpl.ftp.guard import Guard
-from refimpl.ftp.jail import JailedFS, JailError
 from refimpl.ftp.replies import REPLIES, Reply, format_reply
 from refimpl.ftp.users import UserDB, hash_password, user_line, verify_password
 from refimpl.ftp.xferlog import command_line, ctime_utc, xferlog_line
+from refimpl.jail import JailedFS, JailError
 
 # -- replies -------------------------------------------------------------------
 
@@ -32,26 +42,92 @@ def test_single_and_multi_line_replies():
 
 
 def test_reply_table_covers_the_codes_used():
-    for code in (150, 200, 211, 213, 214, 215, 220, 221, 225, 226, 227, 229, 230, 250, 257,
-                 331, 350, 421, 425, 426, 451, 500, 501, 502, 503, 504, 522, 530, 550, 553, 554):
+    for code in (
+        150,
+        200,
+        211,
+        213,
+        214,
+        215,
+        220,
+        221,
+        225,
+        226,
+        227,
+        229,
+        230,
+        250,
+        257,
+        331,
+        350,
+        421,
+        425,
+        426,
+        451,
+        500,
+        501,
+        502,
+        503,
+        504,
+        522,
+        530,
+        550,
+        553,
+        554,
+    ):
         assert code in REPLIES and REPLIES[code].rfc.startswith("RFC")
 
 
 def test_command_table_is_consistent():
     from refimpl.ftp.session import ServerSession
+
     for verb, spec in COMMANDS.items():
         assert spec.verb == verb and hasattr(ServerSession, spec.handler)
         assert spec.arg in ("none", "required", "optional")
         assert set(spec.perm) <= set("elradfmw")
     assert not set(NOT_IMPLEMENTED) & set(COMMANDS)
-    required = {"USER", "PASS", "QUIT", "NOOP", "SYST", "FEAT", "OPTS", "HELP", "STAT", "TYPE", "MODE",
-                "STRU", "PWD", "CWD", "CDUP", "MKD", "RMD", "DELE", "RNFR", "RNTO", "LIST", "NLST",
-                "MLSD", "MLST", "SIZE", "MDTM", "RETR", "STOR", "APPE", "REST", "ABOR", "PORT", "PASV",
-                "EPRT", "EPSV"}
+    required = {
+        "USER",
+        "PASS",
+        "QUIT",
+        "NOOP",
+        "SYST",
+        "FEAT",
+        "OPTS",
+        "HELP",
+        "STAT",
+        "TYPE",
+        "MODE",
+        "STRU",
+        "PWD",
+        "CWD",
+        "CDUP",
+        "MKD",
+        "RMD",
+        "DELE",
+        "RNFR",
+        "RNTO",
+        "LIST",
+        "NLST",
+        "MLSD",
+        "MLST",
+        "SIZE",
+        "MDTM",
+        "RETR",
+        "STOR",
+        "APPE",
+        "REST",
+        "ABOR",
+        "PORT",
+        "PASV",
+        "EPRT",
+        "EPSV",
+    }
     assert required == set(COMMANDS)
 
 
 # -- data channel arguments --------------------------------------------------------
+
 
 def test_port_argument_examples():
     assert format_host_port("192.0.2.10", 50000) == "192,0,2,10,195,80"
@@ -62,12 +138,15 @@ def test_port_argument_examples():
             parse_host_port(bad)
 
 
-@pytest.mark.parametrize("text", [
-    "227 Entering Passive Mode (192,0,2,1,117,48).",
-    "227 Entering Passive Mode 192,0,2,1,117,48",
-    "227 =192,0,2,1,117,48",
-    "Entering Passive Mode (192, 0, 2, 1, 117, 48)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "227 Entering Passive Mode (192,0,2,1,117,48).",
+        "227 Entering Passive Mode 192,0,2,1,117,48",
+        "227 =192,0,2,1,117,48",
+        "Entering Passive Mode (192, 0, 2, 1, 117, 48)",
+    ],
+)
 def test_parse_227_variants(text):
     assert parse_227(text) == ("192.0.2.1", 30000)
 
@@ -115,6 +194,7 @@ def test_is_bounce():
 
 # -- TYPE A -------------------------------------------------------------------------------
 
+
 def test_ascii_examples():
     assert ascii_.to_network(b"a\nb\n") == b"a\r\nb\r\n"
     assert ascii_.to_network(b"a\r\nb") == b"a\r\nb"  # already CRLF: untouched
@@ -150,6 +230,7 @@ def test_ascii_roundtrip_of_unix_text(data):
 
 
 # -- jail ----------------------------------------------------------------------------------
+
 
 def test_resolve_never_climbs_above_root():
     r = JailedFS.resolve
@@ -187,6 +268,7 @@ def test_real_paths_stay_inside(tmp_path):
 
 # -- users ---------------------------------------------------------------------------------
 
+
 def test_password_hashes_are_salted_and_verifiable():
     a, b = hash_password("pw"), hash_password("pw")
     assert a != b and "pw" not in a
@@ -195,6 +277,7 @@ def test_password_hashes_are_salted_and_verifiable():
     assert not verify_password("pw", "plain-text")
     assert not verify_password("pw", "scrypt$bad")
     import hashlib
+
     salt = b"0123456789abcdef"
     pb = f"pbkdf2_sha256$1000${salt.hex()}${hashlib.pbkdf2_hmac('sha256', b'pw', salt, 1000).hex()}"
     assert verify_password("pw", pb) and not verify_password("px", pb)
@@ -207,9 +290,13 @@ def test_users_file_parsing_and_errors():
     assert db.authenticate("bob", "pw").perms == "elr"
     assert db.authenticate("bob", "no") is None
     assert db.authenticate("anonymous", "x") is None  # anonymous is off by default
-    for bad, msg in [("bob:real:plaintext::elr", "hash"), ("bob:admin:scrypt$1::elr", "kind"),
-                     ("bob:real:scrypt$1::elrZ", "permissions"), ("bob:guest:scrypt$1::elr", "maps_to"),
-                     ("too:few", "fields")]:
+    for bad, msg in [
+        ("bob:real:plaintext::elr", "hash"),
+        ("bob:admin:scrypt$1::elr", "kind"),
+        ("bob:real:scrypt$1::elrZ", "permissions"),
+        ("bob:guest:scrypt$1::elr", "maps_to"),
+        ("too:few", "fields"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             UserDB.parse(bad)
 
@@ -227,6 +314,7 @@ def test_anonymous_permissions_and_upload_dir():
 
 # -- guard -------------------------------------------------------------------------------------
 
+
 def test_guard_failures_window_and_block():
     g = Guard(max_failures=3, window=10, block_time=20)
     g.login_failed("192.0.2.10", 0)
@@ -235,9 +323,20 @@ def test_guard_failures_window_and_block():
     assert not g.is_blocked("192.0.2.10", 12)
     g.login_failed("192.0.2.10", 13)
     assert g.is_blocked("192.0.2.10", 14) and not g.is_blocked("192.0.2.11", 14)
+    g.login_succeeded("alice")  # a login clears the account's record, never the address's
+    assert "192.0.2.10" in g.failures
     assert g.is_blocked("192.0.2.10", 32) and not g.is_blocked("192.0.2.10", 34)
-    g.login_succeeded("192.0.2.10")
-    assert "192.0.2.10" not in g.failures
+    assert "192.0.2.10" not in g.failures  # old news, forgotten
+
+
+def test_guard_counts_failures_per_account_too():
+    g = Guard(max_failures=3, window=10, block_time=20)
+    for n, ip in enumerate(("192.0.2.10", "192.0.2.11", "192.0.2.12")):  # one guess from each of three
+        g.login_failed(ip, n, account="alice")
+    assert g.account_blocked("alice", 3) and not g.account_blocked("bob", 3)
+    assert not g.is_blocked("192.0.2.10", 3)
+    g.login_succeeded("alice")
+    assert not g.account_blocked("alice", 3)
 
 
 def test_guard_connections():
@@ -251,12 +350,21 @@ def test_guard_connections():
 
 # -- logs ------------------------------------------------------------------------------------------
 
+
 def test_xferlog_format():
-    line = xferlog_line(now=1_000_000_000, seconds=0.2, host="192.0.2.10", size=5120,
-                        filename="/pub/a file.txt", binary=True, direction="o", access_mode="a",
-                        username="guest@example.org", complete=True)
-    assert line == ("Sun Sep 09 01:46:40 2001 1 192.0.2.10 5120 /pub/a_file.txt b _ o a "
-                    "guest@example.org ftp 0 * c")
+    line = xferlog_line(
+        now=1_000_000_000,
+        seconds=0.2,
+        host="192.0.2.10",
+        size=5120,
+        filename="/pub/a file.txt",
+        binary=True,
+        direction="o",
+        access_mode="a",
+        username="guest@example.org",
+        complete=True,
+    )
+    assert line == ("Sun Sep 09 01:46:40 2001 1 192.0.2.10 5120 /pub/a_file.txt b _ o a guest@example.org ftp 0 * c")
     assert len(line.split()) == 18
     assert ctime_utc(0) == "Thu Jan 01 00:00:00 1970"
 
@@ -268,22 +376,28 @@ def test_command_log_masks_pass():
 
 def test_unknown_user_costs_as_much_as_a_known_one():
     import time
+
     db = UserDB.parse(user_line("bob", "pw"))
     db.authenticate("nobody", "x")  # warm up the dummy hash
+
     def cost(name):
         start = time.perf_counter()
         assert db.authenticate(name, "wrong") is None
         return time.perf_counter() - start
+
     known = min(cost("bob") for _ in range(3))
     unknown = min(cost("nobody") for _ in range(3))
     assert unknown > known / 3  # both run scrypt; without the dummy it would be ~1000x faster
 
 
 @settings(max_examples=150)
-@given(st.integers(100, 599), st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30),
-                                       min_size=1, max_size=6))
+@given(
+    st.integers(100, 599),
+    st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30), min_size=1, max_size=6),
+)
 def test_reply_format_and_parser_roundtrip(code, lines):
     from refimpl.ftp.client import ReplyParser
+
     (parsed,) = ReplyParser().feed(format_reply(code, lines))
     assert parsed.code == code
     expected = [l if i in (0, len(lines) - 1) or not l[:3].isdigit() else " " + l for i, l in enumerate(lines)]

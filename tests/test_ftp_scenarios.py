@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from refimpl.ftp import scenarios
 from refimpl.ftp.datachannel import parse_227, parse_229, parse_eprt, parse_host_port
-from refimpl.ftp.sim_glue import CONTROL_FLOW, DATA_FLOW, describe_control, describe_data
+from refimpl.ftp.describe import CONTROL_FLOW, DATA_FLOW, describe_control, describe_data
 
 HANDSHAKE = ["SYN", "SYN-ACK", "ACK"]
 
@@ -158,7 +158,7 @@ def test_server_firewall_allowing_only_21_breaks_passive():
     assert "LIST     FAILED  426 connection timed out" in passive.summary()
     kinds = [e.kind for e in passive.control()]
     i = kinds.index("ABOR")  # each message twice: into the firewall and out of it
-    assert kinds[i:i + 6] == ["ABOR", "ABOR", "426", "226", "426", "226"]
+    assert kinds[i : i + 6] == ["ABOR", "ABOR", "426", "226", "426", "226"]
     assert not any(e.kind == "data timeout:" for e in passive.trace)  # ABOR came before it
     assert "LIST     ok      226" in active.summary()
     assert "LIST     ok      226" in fixed.summary()
@@ -250,8 +250,10 @@ def test_conversation_types_lines_and_waits_for_final_replies():
 
 def test_type_a_converts_line_ends_on_the_wire_type_i_does_not():
     ascii_run, binary_run = scenarios.transfer("passive", binary=False), scenarios.transfer("passive")
-    got = {name: next(r for r in run.client.results if r.name == "RETR").data
-           for name, run in (("A", ascii_run), ("I", binary_run))}
+    got = {
+        name: next(r for r in run.client.results if r.name == "RETR").data
+        for name, run in (("A", ascii_run), ("I", binary_run))
+    }
     assert got["I"] == scenarios.NOTES and got["A"] == scenarios.NOTES.replace(b"\n", b"\r\n")  # RFC 959 §3.1.1.1
     assert ascii_run.files["home/alice/report.txt"] == b"all good\n"
     assert [line.split()[9] for line in ascii_run.xferlog().splitlines()] == ["a", "a"]
@@ -259,10 +261,11 @@ def test_type_a_converts_line_ends_on_the_wire_type_i_does_not():
 
 # -- the glue with bigger files: many TCP segments, several session chunks ----------------
 
+
 def _one_transfer(tmp_path, mode: str, data: bytes, upload: bool):
     from refimpl.ftp import JailedFS, ServerConfig, UserDB
     from refimpl.ftp.sim_glue import FtpClientHost, FtpServerHost
-    from refimpl.net.sim import Network
+    from refimpl.sim.network import Network
 
     (tmp_path / "f.bin").write_bytes(b"" if upload else data)
     net = Network(seed=3)
@@ -281,8 +284,12 @@ def _one_transfer(tmp_path, mode: str, data: bytes, upload: bool):
 
 
 @settings(max_examples=12, deadline=None)
-@given(mode=st.sampled_from(["active", "passive", "eprt", "epsv"]), size=st.integers(0, 20_000),
-       upload=st.booleans(), seed=st.integers(0, 255))
+@given(
+    mode=st.sampled_from(["active", "passive", "eprt", "epsv"]),
+    size=st.integers(0, 20_000),
+    upload=st.booleans(),
+    seed=st.integers(0, 255),
+)
 def test_any_file_crosses_intact_in_any_mode(tmp_path_factory, mode, size, upload, seed):
     tmp_path = tmp_path_factory.mktemp("site")
     data = bytes((seed + i * 7) % 256 for i in range(size))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 
 import pytest
-
 from ftp_harness import CLIENT, SERVER, Wire, make_config, make_tree
-from refimpl.ftp import Close, CloseData, DataConnect, Reply, ServerSession
-from refimpl.ftp.commands import COMMANDS, NOT_IMPLEMENTED
+
+from refimpl.ftp import CloseData, DataConnect, Reply, ServerConfig, ServerSession, UserDB, session
+from refimpl.ftp.commands import COMMANDS, DATA_COMMANDS, NOT_IMPLEMENTED
 from refimpl.ftp.datachannel import parse_227, parse_229
 from refimpl.ftp.guard import Guard
 
@@ -37,6 +39,7 @@ def alice(w):
 
 
 # -- greeting, login, logout ---------------------------------------------------
+
 
 def test_greeting_is_220(w):
     assert [r.code for r in w.greeting] == [220]
@@ -95,7 +98,7 @@ def test_quit(anon):
     replies = anon.cmd("QUIT")
     assert [r.code for r in replies] == [221]
     assert anon.closed
-    assert anon.session.receive_data(b"NOOP\r\n", 9) == []  # a closed session ignores input
+    assert anon.session.receive(b"NOOP\r\n", now=9) == []  # a closed session ignores input
 
 
 def test_three_failed_logins_close_the_connection(w):
@@ -111,11 +114,11 @@ def test_three_failed_logins_close_the_connection(w):
 def test_failed_login_is_answered_after_a_delay(root):
     w = Wire(root, make_config(failed_login_delay=1.5))
     w.cmd("USER alice")
-    effects = w.session.receive_line("PASS wrong", 1.0)
+    effects = w.session.receive_line("PASS wrong", now=1.0)
     kinds = [type(e).__name__ for e in effects]
     assert kinds[:2] == ["Wait", "Reply"] and effects[0].seconds == 1.5
     w.cmd("USER alice")
-    assert [type(e).__name__ for e in w.session.receive_line("PASS secret", 2.0)][0] == "Reply"
+    assert [type(e).__name__ for e in w.session.receive_line("PASS secret", now=2.0)][0] == "Reply"
 
 
 def test_throttle_blocks_an_address_across_connections(root):
@@ -126,7 +129,7 @@ def test_throttle_blocks_an_address_across_connections(root):
             w.cmd("USER alice")
             w.cmd("PASS bad")
         assert w.closed
-        w.feed(w.session.connection_lost(w.now))
+        w.feed(w.session.connection_lost(now=w.now))
     blocked = Wire(root, config)
     assert [r.code for r in blocked.greeting] == [421] and blocked.closed
     # another address is not affected
@@ -134,15 +137,15 @@ def test_throttle_blocks_an_address_across_connections(root):
     assert [r.code for r in other.greeting] == [220]
     # after block_time the address may try again
     later = ServerSession(config, other.session.root_fs, CLIENT, SERVER, now=100.0)
-    assert later.start(100.0)[0].code == 220
+    assert later.start(now=100.0)[0].code == 220
 
 
 def test_connection_limit_per_address(root):
     config = make_config(guard=Guard(max_per_address=2))
-    a, b = Wire(root, config), Wire(root, config)
+    a, _b = Wire(root, config), Wire(root, config)
     c = Wire(root, config)
     assert [r.code for r in c.greeting] == [421] and c.closed
-    a.feed(a.session.connection_lost(5))
+    a.feed(a.session.connection_lost(now=5))
     d = Wire(root, config)
     assert [r.code for r in d.greeting] == [220]
 
@@ -185,21 +188,93 @@ def test_commands_are_case_insensitive(anon):
 
 
 def test_blank_lines_are_ignored(anon):
-    assert anon.feed(anon.session.receive_data(b"\r\n", 1)) == []
+    assert anon.feed(anon.session.receive(b"\r\n", now=1)) == []
 
 
 def test_line_too_long(anon):
-    replies = anon.feed(anon.session.receive_data(b"NOOP " + b"x" * 5000, 1))
+    replies = anon.feed(anon.session.receive(b"NOOP " + b"x" * 5000, now=1))
     assert [r.code for r in replies] == [500]
     # the tail of the long line is dropped, not run as a command of its own
-    assert [r.code for r in anon.feed(anon.session.receive_data(b"xxDELE x\r\nPWD\r\n", 1))] == [257]
+    assert [r.code for r in anon.feed(anon.session.receive(b"xxDELE x\r\nPWD\r\n", now=1))] == [257]
     assert anon.code("NOOP") == 200  # the server keeps serving
 
 
 def test_lines_split_across_packets(anon):
     s = anon.session
-    assert anon.feed(s.receive_data(b"NO", 1)) == []
-    assert [r.code for r in anon.feed(s.receive_data(b"OP\r\nPWD\r\n", 1))] == [200, 257]
+    assert anon.feed(s.receive(b"NO", now=1)) == []
+    assert [r.code for r in anon.feed(s.receive(b"OP\r\nPWD\r\n", now=1))] == [200, 257]
+
+
+# -- permissions: the table's perm column, checked before the handler ------------------------
+
+PERM_VERBS = sorted(v for v, spec in COMMANDS.items() if spec.perm)
+DENIED = Reply(550, "Permission denied.")
+
+
+def _user_line(name: str, perms: str) -> str:
+    """A users-file line with a one-round pbkdf2 hash (password "pw"): fast to make, fast to check."""
+    salt = name.encode().ljust(16, b"-")
+    digest = hashlib.pbkdf2_hmac("sha256", b"pw", salt, 1)
+    return f"{name}:real:pbkdf2_sha256$1${salt.hex()}${digest.hex()}::{perms}"
+
+
+def _spied_session(root, monkeypatch, verb: str, perms: str):
+    """A user with exactly ``perms`` logged in; ``calls`` records every run of ``verb``'s handler."""
+    users = UserDB.parse(_user_line("u", perms))
+    w = Wire(root, ServerConfig(users=users, failed_login_delay=0))
+    w.login("u", "pw")
+    calls = []
+    real = session.HANDLERS[verb]
+
+    def spy(self, *args, **kw):
+        calls.append(args)
+        return real(self, *args, **kw)
+
+    monkeypatch.setitem(session.HANDLERS, verb, spy)
+    if verb in DATA_COMMANDS:
+        assert w.code("PASV") == 227  # so that with the letter, nothing but the handler stands in the way
+    return w, calls
+
+
+def _line(verb: str) -> str:
+    return verb if COMMANDS[verb].arg == "none" else f"{verb} pub/hello.txt"
+
+
+@pytest.mark.parametrize("verb", PERM_VERBS)
+def test_without_the_letter_the_table_refuses_before_the_handler(root, monkeypatch, verb):
+    letter = COMMANDS[verb].perm
+    w, calls = _spied_session(root, monkeypatch, verb, "elradfmw".replace(letter, ""))
+    assert w.cmd(_line(verb)) == [DENIED]  # the same reply for every verb
+    assert calls == []  # the handler never ran
+
+
+@pytest.mark.parametrize("verb", PERM_VERBS)
+def test_with_the_letter_the_handler_runs_on_the_path_checked(root, monkeypatch, verb):
+    w, calls = _spied_session(root, monkeypatch, verb, COMMANDS[verb].perm)
+    assert DENIED not in w.cmd(_line(verb))
+    (args,) = calls
+    expected = "/" if verb == "CDUP" else "/pub/hello.txt"
+    assert args[-1] == expected  # the handler gets the path, resolved once before it
+
+
+def test_permissions_follow_the_path_not_the_verb(root):
+    # anonymous may upload into /incoming only: the letter "w" is granted on that directory
+    w = Wire(root)
+    w.login()
+    assert w.code("PASV") == 227 and w.cmd("STOR /pub/x.txt") == [DENIED]
+    assert w.code("STOR /incoming/x.txt") == 150
+    w.cmd("ABOR")
+    assert w.code("CWD /pub") == 250 and w.cmd("STOR ../incoming/y.txt")[0].code == 425  # checked on /incoming
+
+
+def test_stat_alone_needs_no_letter_nor_login(root, monkeypatch):
+    w, _ = _spied_session(root, monkeypatch, "STAT", "")
+    assert w.cmd("STAT")[0].code == 211  # the server's status (RFC 959 §4.1.3)
+    assert w.cmd("STAT /pub") == [DENIED]  # a listing on the control connection
+
+
+def test_no_handler_restates_a_permission_letter():
+    assert inspect.getsource(ServerSession).count("has_perm(") == 1  # only _dispatch checks the table
 
 
 def test_telnet_commands_before_abor_are_ignored(anon):
@@ -207,6 +282,7 @@ def test_telnet_commands_before_abor_are_ignored(anon):
 
 
 # -- informational ---------------------------------------------------------------
+
 
 def test_syst_noop(w):
     assert w.cmd("SYST")[0].text == "UNIX Type: L8"
@@ -245,8 +321,10 @@ def test_stat(w):
 
 # -- transfer parameters --------------------------------------------------------------
 
-@pytest.mark.parametrize("arg,code", [("A", 200), ("a n", 200), ("I", 200), ("L 8", 200),
-                                      ("E", 504), ("A T", 504), ("Z", 501)])
+
+@pytest.mark.parametrize(
+    "arg,code", [("A", 200), ("a n", 200), ("I", 200), ("L 8", 200), ("E", 504), ("A T", 504), ("Z", 501)]
+)
 def test_type(anon, arg, code):
     assert anon.code("TYPE " + arg) == code
 
@@ -259,6 +337,7 @@ def test_mode_and_stru(anon, verb, ok, other):
 
 
 # -- directories ----------------------------------------------------------------------
+
 
 def test_pwd_cwd_cdup(anon):
     assert anon.code("CWD pub") == 250
@@ -327,6 +406,7 @@ def test_size_and_mdtm(anon, root):
 
 
 # -- transfers ---------------------------------------------------------------------------
+
 
 def test_data_command_without_port_or_pasv_is_425(anon):
     assert anon.code("RETR /pub/hello.txt") == 425
@@ -406,7 +486,7 @@ def test_eprt_active(anon):
 def test_active_connect_failure_is_425(anon):
     anon.cmd("PORT 192,0,2,10,156,64")
     anon.cmd("RETR /pub/hello.txt")
-    replies = anon.feed(anon.session.data_failed(anon.now, "refused"))
+    replies = anon.feed(anon.session.data_failed("refused", now=anon.now))
     assert [r.code for r in replies] == [425]
     assert anon.code("NOOP") == 200
 
@@ -500,12 +580,12 @@ def test_abor_during_transfer(anon):
     anon.cmd("PASV")
     anon.cmd("RETR /pub/data.bin")
     # deliver the first chunk by hand, then abort before asking for more
-    first = anon.session.data_connected(anon.now, (CLIENT[0], 40000))
+    first = anon.session.data_connected((CLIENT[0], 40000), now=anon.now)
     assert first[0].data[:4] == b"\x00\x01\x02\x03"
     replies = anon.cmd("ABOR")
     assert [r.code for r in replies] == [426, 226]
     assert anon.data_closed >= 1
-    assert anon.session.data_sent(anon.now) == []  # nothing more is sent
+    assert anon.session.data_sent(now=anon.now) == []  # nothing more is sent
     xfer = [l.line for l in anon.logs if l.channel == "xferlog"]
     assert xfer and xfer[-1].endswith(" i")  # incomplete
     assert anon.code("NOOP") == 200
@@ -522,8 +602,8 @@ def test_client_closing_data_early_is_426(anon):
     anon.cmd("TYPE I")
     anon.cmd("PASV")
     anon.cmd("RETR /pub/data.bin")
-    anon.session.data_connected(anon.now, (CLIENT[0], 40000))
-    replies = anon.feed(anon.session.data_closed(anon.now))
+    anon.session.data_connected((CLIENT[0], 40000), now=anon.now)
+    replies = anon.feed(anon.session.data_closed(now=anon.now))
     assert [r.code for r in replies] == [426]
 
 
@@ -537,16 +617,19 @@ def test_commands_during_a_transfer(anon):
 
 # -- RFC 2577: no bounce --------------------------------------------------------------
 
+
 def test_port_to_a_third_party_is_refused(anon):
     reply = anon.cmd("PORT 198,51,100,7,156,64")[0]
-    assert reply.code == 500 and "RFC 2577" in reply.text
+    # issue 14: refusing another host is our policy; RFC 2577 §3 asks only about ports below 1024
+    assert reply.code == 500 and "policy" in reply.text and "RFC 2577" not in reply.text
     assert anon.code("EPRT |1|198.51.100.7|40000|") == 500
     assert anon.code("RETR /pub/hello.txt") == 425  # no data target was set
     assert anon.connects == []
 
 
 def test_port_to_a_privileged_port_is_refused(anon):
-    assert anon.code("PORT 192,0,2,10,0,25") == 504
+    reply = anon.cmd("PORT 192,0,2,10,0,25")[0]
+    assert reply.code == 504 and "RFC 2577 §3" in reply.text  # the rule and the reply §3 suggests
     assert anon.code("EPRT |1|192.0.2.10|25|") == 504
     assert anon.code("PORT 192,0,2,10,3,255") == 504  # 1023
     assert anon.code("PORT 192,0,2,10,4,0") == 200  # 1024
@@ -568,7 +651,7 @@ def test_port_syntax_errors(anon):
 def test_passive_connection_from_a_foreign_address_is_refused(anon):
     anon.cmd("PASV")
     anon.cmd("RETR /pub/hello.txt")
-    effects = anon.session.data_connected(anon.now, ("203.0.113.66", 40000))
+    effects = anon.session.data_connected(("203.0.113.66", 40000), now=anon.now)
     assert isinstance(effects[0], CloseData)
     assert [e.code for e in effects if isinstance(e, Reply)] == [425]
     assert anon.data == b""
@@ -576,14 +659,16 @@ def test_passive_connection_from_a_foreign_address_is_refused(anon):
 
 # -- the jail ----------------------------------------------------------------------------
 
+
 def test_cdup_at_root_stays_at_root(anon):
     anon.cmd("CWD ..")
     anon.cmd("CWD ../../..")
     assert anon.cmd("PWD")[0].text.startswith('"/"')
 
 
-@pytest.mark.parametrize("path", ["../../../../etc/passwd", "/etc/passwd", "/../../etc/passwd",
-                                  "pub/../../alice/../../etc/hostname"])
+@pytest.mark.parametrize(
+    "path", ["../../../../etc/passwd", "/etc/passwd", "/../../etc/passwd", "pub/../../alice/../../etc/hostname"]
+)
 def test_dotdot_and_absolute_paths_stay_inside(alice, path):
     alice.cmd("PASV")
     assert alice.code("RETR " + path) == 550
@@ -640,6 +725,7 @@ def test_nul_byte_in_path_is_refused(alice, root):
 
 # -- logs -------------------------------------------------------------------------------------
 
+
 def test_command_log_hides_passwords(w):
     w.login("alice", "secret")
     lines = [l.line for l in w.logs if l.channel == "command"]
@@ -668,7 +754,7 @@ def test_command_log_records_the_final_reply_of_a_transfer(anon):
 def test_command_log_of_failed_and_aborted_transfers(anon):
     anon.cmd("PORT 192,0,2,10,156,64")
     anon.cmd("RETR /pub/hello.txt")
-    anon.feed(anon.session.data_failed(anon.now, "refused"))
+    anon.feed(anon.session.data_failed("refused", now=anon.now))
     assert _command_lines(anon)[-1] == 'RETR /pub/hello.txt" 425'
     anon.cmd("PASV")
     anon.cmd("LIST /pub")
@@ -689,15 +775,27 @@ def test_xferlog_lines(anon, root):
     assert len(xfer) == 2
     out, inc = xfer
     # time (5 words), seconds, host, size, name, type, action, direction, mode, user, service, auth, id, status
-    assert out[6:] == ["192.0.2.10", "10240", "/pub/data.bin", "b", "_", "o", "a", "guest@example.org",
-                       "ftp", "0", "*", "c"]
+    assert out[6:] == [
+        "192.0.2.10",
+        "10240",
+        "/pub/data.bin",
+        "b",
+        "_",
+        "o",
+        "a",
+        "guest@example.org",
+        "ftp",
+        "0",
+        "*",
+        "c",
+    ]
     assert inc[6:10] == ["192.0.2.10", "5", "/incoming/x.bin", "b"] and inc[11] == "i"
     assert "LIST" not in " ".join(" ".join(x) for x in xfer)  # listings are not file transfers
 
 
 def test_reply_effects_in_order_for_active_retr(anon):
     anon.cmd("PORT 192,0,2,10,156,64")
-    effects = anon.session.receive_line("RETR /pub/hello.txt", anon.now)
+    effects = anon.session.receive_line("RETR /pub/hello.txt", now=anon.now)
     kinds = [type(e).__name__ for e in effects]
     assert kinds[:2] == ["Reply", "DataConnect"]  # 150 goes out before we connect
 
@@ -727,3 +825,20 @@ def test_ipv4_mapped_client_address_counts_as_ipv4(root):
     w.login()
     assert w.code("PORT 192,0,2,10,156,64") == 200
     assert parse_227(w.cmd("PASV")[0].text)[0] == "192.0.2.1"
+
+
+def test_the_address_check_is_labelled_policy_not_rfc_2577_section_3():
+    """Issue 14: RFC 2577 §3 suggests refusing ports below 1024 (reply 504); refusing another host's
+    address is server practice (vsftpd, pyftpdlib). The code's own words must keep the two apart."""
+    from refimpl.ftp import scenarios
+
+    active = " ".join(inspect.getdoc(ServerSession._active).split())
+    assert "our policy" in active and "RFC 2577 §3 does not ask for it" in active
+    assert "the suggested response is 504" in active
+    config_source = inspect.getsource(ServerConfig)
+    assert "# RFC 2577 §3: keep False" not in config_source and "our policy" in config_source
+    for text in (scenarios.__doc__, scenarios.bounce.__doc__, scenarios.through_nat.__doc__):
+        flat = " ".join(text.split())
+        assert "refused per RFC 2577 §3" not in flat and "RFC 2577 §3: the address must" not in flat
+        assert "(RFC 2577 §3). Passive" not in flat
+    assert "policy" in " ".join(scenarios.bounce.__doc__.split())
