@@ -47,8 +47,13 @@ def outputs_of(cell) -> str:
 
 # -- the lesson shows the real code, never a copy ---------------------------------
 
-PASTED = [r"^\s*def (encode|decode|layout|_pack_header)\b", r"^\s*class (Message|HeaderField)\b",
-          r"^HEADER_FIELDS\s*[:=]", r"HeaderField\(\s*\"op\"", r"^\s*def (header_diagram_text|hexdump_text)\b"]
+PASTED = [
+    r"^\s*def (encode|decode|layout|_pack_header)\b",
+    r"^\s*class (Message|HeaderField)\b",
+    r"^HEADER_FIELDS\s*[:=]",
+    r"HeaderField\(\s*\"op\"",
+    r"^\s*def (header_diagram_text|hexdump_text)\b",
+]
 
 
 @pytest.mark.parametrize("path", [START, LESSON, SOLUTION], ids=lambda p: p.parent.name + "/" + p.name)
@@ -75,18 +80,63 @@ def test_lesson_uses_fixed_identifiers():
 
 def test_lesson_corrects_each_seed_error_next_to_the_rfc():
     prose = re.sub(r"\s*\n>?\s*", " ", text_of(LESSON, "markdown"))  # quotes wrap over "> " lines
-    for needle in ["RFC 2132 §2", "RFC 2131 §4.1", "port (67)", "'DHCP client' port", "next server to use in",
-                   "only filled in if client is in", "seconds elapsed", "§4.4.5", "broadcast bit is not set",
-                   "application-layer", "RFC 3396", "overload", "magic cookie"]:
+    for needle in [
+        "RFC 2132 §2",
+        "RFC 2131 §4.1",
+        "port (67)",
+        "'DHCP client' port",
+        "next server to use in",
+        "only filled in if client is in",
+        "seconds elapsed",
+        "§4.4.5",
+        "broadcast bit is not set",
+        "application-layer",
+        "RFC 3396",
+        "overload",
+        "magic cookie",
+    ]:
         assert needle in prose, needle
 
 
 # -- the course map covers the seeds ---------------------------------------------------
 
-SEED_TOPICS = ["DISCOVER", "OFFER", "REQUEST", "ACK", "NAK", "RELEASE", "DECLINE", "INFORM", "INIT-REBOOT",
-               "T1", "T2", "169.254", "ARP", "relay", "giaddr", "option 82", "several servers", "PORT", "PASV",
-               "port 20", "port 21", "three-way handshake", "SYN", "FIN", "firewall", "NAT", "anonymous", "guest",
-               "chroot", "jail", "log", "TFTP", "DNS", "EDNS(0)", "2021"]
+SEED_TOPICS = [
+    "DISCOVER",
+    "OFFER",
+    "REQUEST",
+    "ACK",
+    "NAK",
+    "RELEASE",
+    "DECLINE",
+    "INFORM",
+    "INIT-REBOOT",
+    "T1",
+    "T2",
+    "169.254",
+    "ARP",
+    "relay",
+    "giaddr",
+    "option 82",
+    "several servers",
+    "PORT",
+    "PASV",
+    "port 20",
+    "port 21",
+    "three-way handshake",
+    "SYN",
+    "FIN",
+    "firewall",
+    "NAT",
+    "anonymous",
+    "guest",
+    "chroot",
+    "jail",
+    "log",
+    "TFTP",
+    "DNS",
+    "EDNS(0)",
+    "2021",
+]
 
 
 def test_start_here_maps_every_seed_topic():
@@ -117,7 +167,11 @@ def test_solution_has_at_least_four_exercises_with_points():
     checks = check_cells(SOLUTION)
     names = [c.metadata["course"]["check"] for c in checks]
     assert len(names) == len(set(names)) >= 4
-    assert all(c.metadata["course"]["points"] > 0 for c in checks)
+    # A public check may be worth 0 only as the self-check of a task that per-student checks grade.
+    per_student_tasks = {c.metadata["course"].get("task") for c in checks if c.metadata["course"].get("per_student")}
+    free = [c.metadata["course"]["check"] for c in checks if c.metadata["course"]["points"] <= 0]
+    assert set(free) <= per_student_tasks, free
+    assert sum(c.metadata["course"]["points"] for c in checks) > 0
     assert all(outputs_of(c).strip() and "ERROR" not in outputs_of(c) for c in checks)
     regions = [c for c in cells(SOLUTION, "code") if "### BEGIN SOLUTION hint:" in c.source]
     assert len(regions) >= 4 and all("### END SOLUTION" in c.source for c in regions)
@@ -135,9 +189,10 @@ def test_exercise_is_the_release_of_the_solution():
 def test_untouched_exercise_fails_every_check():
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(EXERCISE, as_version=4)
-    expected = {c.id: outputs_of(c) for c in check_cells(SOLUTION)}
-    client = nbclient.NotebookClient(nb, timeout=60, allow_errors=True, kernel_name="python3",
-                                     resources={"metadata": {"path": str(EXERCISE.parent)}})
+    expected = {c.id: outputs_of(c) for c in check_cells(SOLUTION) if not c.metadata["course"].get("hidden")}
+    client = nbclient.NotebookClient(
+        nb, timeout=60, allow_errors=True, kernel_name="python3", resources={"metadata": {"path": str(EXERCISE.parent)}}
+    )
     client.execute()
     ran = {c.id: outputs_of(c) for c in nb.cells if c.id in expected}
     assert set(ran) == set(expected)
@@ -191,9 +246,42 @@ def test_builder_reacts_to_options_and_flags(builder):
 def test_builder_reports_bad_input_and_keeps_the_last_good_message(builder):
     before = builder.message.encode()
     builder.controls["yiaddr"].value = "192.0.2."
-    assert "not an IPv4 address" in builder.status.value
+    assert "is not a dotted IPv4 address" in builder.status.value
     builder.controls["xid"].value = "0x1FFFFFFFF"
     assert "xid" in builder.status.value
     assert builder.message.encode() == before
     builder.controls["xid"].value = "0x10"
     assert builder.status.value == "" and builder.message.xid == 16
+
+
+@pytest.mark.parametrize(
+    "field, typed, says",
+    [
+        ("yiaddr", "192.0.2.999", "four numbers from 0 to 255, e.g. 192.0.2.10"),  # not "bytes must be in range"
+        ("giaddr", "192.0.2", "is not a dotted IPv4 address"),
+        ("chaddr", "02:00:00:00:01", "six pairs of hex digits"),
+        ("chaddr", "02:00:00:00:00:0g", "six pairs of hex digits"),
+        ("hops", "256", "hops is 1 octet, a whole number from 0 to 255"),
+        ("secs", "-1", "from 0 to 65535"),
+        ("xid", "0x1FFFFFFFF", "xid is 4 octets, a whole number from 0 to 4294967295"),
+        ("sname", "x" * 64, "at most 63"),
+        ("requested_ip", "198.51.100.256", "is not a dotted IPv4 address"),
+        ("param_request_list", "1, 3, 300", "option codes from 1 to 254"),
+        ("lease_time", "forever", "seconds from 0 to 4294967295"),
+    ],
+)
+def test_builder_says_which_field_is_wrong_and_what_a_valid_value_looks_like(builder, field, typed, says):
+    before = builder.message.encode()
+    builder.controls[field].value = typed
+    assert builder.status.value.startswith(f"<span style='color:#b00020'>{field}: ")
+    assert says in builder.status.value and "range(" not in builder.status.value
+    assert builder.message.encode() == before
+
+
+@pytest.mark.parametrize(
+    "field, typed",
+    [("yiaddr", "203.0.113.5"), ("chaddr", "02-00-00-00-00-2a"), ("hops", "0x03"), ("requested_ip", "")],
+)
+def test_builder_takes_a_valid_value_without_complaint(builder, field, typed):
+    builder.controls[field].value = typed
+    assert builder.status.value == ""

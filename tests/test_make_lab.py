@@ -23,13 +23,47 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _terminal_python(url: str, opener) -> str:
+    """Open a JupyterLab terminal through the server's API and ask it which `python` it runs."""
+    import asyncio
+    import json
+
+    from tornado.websocket import websocket_connect
+
+    base, token = url.split("/lab/tree/")[0], url.split("token=")[1]
+    request = urllib.request.Request(f"{base}/api/terminals?token={token}", data=b"", method="POST")
+    with opener.open(request, timeout=10) as response:
+        name = json.loads(response.read())["name"]
+
+    async def ask() -> str:
+        ws = await websocket_connect(f"{base.replace('http', 'ws')}/terminals/websocket/{name}?token={token}")
+        ws.write_message(json.dumps(["stdin", "echo PY=$(command -v python)=END\r"]))
+        seen = ""
+        for _ in range(200):  # bounded: a prompt, the echoed command, then the answer
+            message = await asyncio.wait_for(ws.read_message(), 10)
+            if message is None:
+                break
+            kind, *data = json.loads(message)
+            seen += "".join(str(d) for d in data) if kind == "stdout" else ""
+            found = re.search(r"PY=(/\S*)=END", seen)
+            if found:
+                ws.close()
+                return found.group(1)
+        raise AssertionError(f"the terminal never said which python it runs: {seen[-300:]!r}")
+
+    return asyncio.run(ask())
+
+
 def test_make_lab_serves_the_start_notebook():
     if shutil.which("make") is None:
         pytest.skip("needs the make tool (Debian package make)")
     port = _free_port()
     process = subprocess.Popen(
         ["make", "--no-print-directory", "lab", f"LAB_PORT={port}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,  # so the whole group (make + jupyter) can be stopped
         env={**os.environ, "JUPYTER_RUNTIME_DIR": str(ROOT / ".venv" / "test-runtime")},
     )
@@ -56,6 +90,8 @@ def test_make_lab_serves_the_start_notebook():
                 time.sleep(0.5)
         assert status == 200
         assert b'"00_start_here.ipynb"' in body
+        # JupyterLab's terminal runs the course's python, so the commands the notebooks print work as printed.
+        assert _terminal_python(url, direct).startswith(str(ROOT / ".venv" / "bin"))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
