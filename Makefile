@@ -11,7 +11,7 @@ LAB_PORT ?= 8888
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast bench release refresh clean venv
+.PHONY: lab test test-fast lint format bench release refresh clean venv
 
 venv: $(STAMP)
 
@@ -21,17 +21,36 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
+# JupyterLab's terminal runs bash with the venv activated after the user's own ~/.bashrc (which may put
+# another python first, e.g. pyenv), so the grading and lab commands the notebooks print run as printed.
+# Jupyter reads the setting from the venv's own etc/jupyter.
+LAB_RC  := $(CURDIR)/$(VENV)/lab-bashrc
+LAB_CFG := $(VENV)/etc/jupyter/jupyter_server_config.json
 lab: $(STAMP)
+	@mkdir -p $(dir $(LAB_CFG))
+	@printf '[ -f ~/.bashrc ] && . ~/.bashrc\n. "%s/bin/activate"\n' "$(CURDIR)/$(VENV)" > $(LAB_RC)
+	@printf '{"ServerApp": {"terminado_settings": {"shell_command": ["bash", "--rcfile", "%s", "-i"]}}}\n' \
+	    "$(LAB_RC)" > $(LAB_CFG)
 	@echo "Starting JupyterLab; open the URL printed below (token included)."
-	$(VENV)/bin/jupyter lab --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) $(LAB_ROOT) \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" \
+	    $(VENV)/bin/jupyter lab --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) $(LAB_ROOT) \
 	    --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
 # Unit, property and interop tests, then every lesson and solution under nbval
 # (stored outputs are compared), then the exercise checks.
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest -p no:cacheprovider tests $(PYTEST_ARGS)
 	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks solutions $(PYTEST_ARGS)
+
+# Style by tools, not by hand (settings in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -x -q tests -m "not slow"

@@ -59,8 +59,9 @@ def test_every_data_file_of_refimpl_is_shipped_as_package_data():
 
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["refimpl"]
     package = ROOT / "refimpl"
-    files = [p.relative_to(package).as_posix() for p in package.rglob("*")
-             if p.is_file() and p.suffix not in (".py", ".pyc")]
+    files = [
+        p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")
+    ]
     assert "data/captures/dhcp_udhcpc.pcap" in files  # the walk sees the data at all
     missed = [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)]
     assert missed == [], f"add these to [tool.setuptools.package-data] in pyproject.toml: {missed}"
