@@ -11,7 +11,7 @@ LAB_PORT ?= 8888
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast lint format bench release refresh clean venv
+.PHONY: lab test test-fast lint format bench release refresh site clean venv
 
 venv: $(STAMP)
 
@@ -61,6 +61,10 @@ bench: $(STAMP)
 
 release: $(STAMP)
 	$(PY) -m refimpl release solutions exercises
+
+# The course as a static web site (no solutions, nothing fetched from the internet): open build/site/index.html
+site: $(STAMP)
+	$(PY) -m refimpl site build/site
 
 # After editing lessons: make refresh NB="notebooks/03_dhcp_lease_life.ipynb solutions/03_dhcp_lease_life.ipynb"
 refresh: $(STAMP)
