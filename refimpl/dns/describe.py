@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .message import HEADER_FIELDS, HEADER_SIZE, SECTIONS, decode
+from .message import HEADER_FIELDS, HEADER_SIZE, SECTIONS, decode, rdata_text
 from .names import decode_name
 
 ROW_BITS = 16  # RFC 1035 §4.1.1 draws the header 16 bits wide
@@ -84,3 +84,43 @@ def layout(data: bytes) -> list[Span]:
             ]
             position = end + 10 + length
     return spans
+
+
+def describe_message(raw: bytes, *, framed: bool = False):
+    """``(kind, summary, message)`` of one DNS message, for a trace: the same label in a simulation and a capture.
+
+    A query reads ``QUERY www.example.com A`` / ``id=4660 rd edns=1232``; a
+    response ``NOERROR TC`` / ``id=4660 aa, 9 answers: 192.0.2.1 ... (508 B)``.
+    ``framed``: the bytes of a TCP segment, behind the 2-byte length of RFC 1035
+    §4.2.2 (taken off when it matches). Bytes that do not decode read ``?``.
+    """
+    from .errors import MessageError
+    from .message import Opcode, Rcode
+    from .records import type_name
+
+    data = bytes(raw)
+    if framed and len(data) >= 2 and int.from_bytes(data[:2], "big") == len(data) - 2:
+        data = data[2:]
+    try:
+        msg = decode(data)
+    except MessageError as exc:
+        return "?", f"not a DNS message ({len(data)} B): {exc}", None
+    opcode = Opcode(msg.opcode).name if msg.opcode in Opcode._value2member_map_ else f"OPCODE{msg.opcode}"
+    q = msg.question
+    asked = f"{q.name or '.'} {type_name(q.type)}" if q else ""
+    flags = [f for f in msg.flags() if f not in ("qr", "tc")]
+    head = " ".join([f"id={msg.id}", *flags] + ([f"edns={msg.edns.udp_size}"] if msg.edns else []))
+    if not msg.qr:
+        return f"{opcode} {asked}".strip(), head, msg
+    rcode = Rcode(msg.rcode).name if msg.rcode in Rcode._value2member_map_ else f"RCODE{msg.rcode}"
+    kind = rcode + (" TC" if msg.tc else "")
+    if msg.answer:
+        values = [rdata_text(r) for r in msg.answer]
+        shown = ", ".join(values[:2]) + (f" ... +{len(values) - 2}" if len(values) > 2 else "")
+        what = f"{len(values)} answer{'s' if len(values) > 1 else ''}: {shown}"
+    elif msg.authority and not msg.aa and any(r.type == 2 for r in msg.authority):  # NS: a referral
+        zone = msg.authority[0].name or "."
+        what = f"referral to {zone} ({', '.join(str(r.value) for r in msg.authority if r.type == 2)})"
+    else:
+        what = "no answer"
+    return kind, f"{head}, {what} ({len(data)} B)", msg

@@ -64,11 +64,13 @@ class StubResolver:
         edns_size: int | None = 1232,
         recursion: bool = True,
         tcp_only: bool = False,
+        ids=None,
     ):
         self.question = Question(name, qtype, Class.IN)
         self.timeout, self.tries = timeout, tries
         self.query = Message(
-            id=secrets.randbelow(65536),  # RFC 5452 §4: unpredictable IDs
+            # RFC 5452 §4: unpredictable IDs; ``ids`` (a seeded random.Random) for a simulation that must repeat
+            id=secrets.randbelow(65536) if ids is None else ids.randrange(65536),
             rd=recursion,
             questions=[self.question],
             edns=Edns(edns_size) if edns_size else None,
