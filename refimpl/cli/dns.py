@@ -51,6 +51,9 @@ def server_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tsig-key-file", action="append", default=[], metavar="FILE", help="BIND key statements (tsig-keygen)"
     )
+    p.add_argument(
+        "--allow-axfr", action="store_true", help="answer zone transfers (AXFR over TCP, RFC 5936) to anyone"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log every query")
     return p
 
@@ -92,7 +95,11 @@ def server_main(argv: list[str]) -> int:
     logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
 
     async def main() -> int:
-        server = DnsServer(AuthoritativeServer(zone, ServerConfig(max_udp=args.max_udp), keys), args.host, args.port)
+        server = DnsServer(
+            AuthoritativeServer(zone, ServerConfig(max_udp=args.max_udp, allow_axfr=args.allow_axfr), keys),
+            args.host,
+            args.port,
+        )
         try:
             await server.start()
         except OSError as exc:

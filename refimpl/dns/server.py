@@ -48,8 +48,25 @@ UPDATE (RFC 2136, :mod:`refimpl.dns.update`) and TSIG (RFC 8945,
 ``now`` given to :meth:`AuthoritativeServer.receive` is Unix time (TSIG's
 Time Signed counts seconds since 1970).
 
-Delegations below the apex (referrals), wildcards (RFC 4592), AXFR and
-NOTIFY are not implemented (NOTIFY gets NOTIMP).
+Zone transfer, AXFR (RFC 5936), :meth:`AuthoritativeServer.transfer`:
+
+* over TCP only: "AXFR sessions over UDP transport are not defined" (§4.2);
+  over UDP we answer NOTIMP (the RFC names no RCODE: policy);
+* only when :attr:`ServerConfig.allow_axfr` says so, else REFUSED: a zone's
+  whole content is not for everybody (§6 leaves access to the operator; our
+  default is closed, policy);
+* only for the zone's apex (another name: NOTAUTH, policy, as BIND does);
+* the SOA first, every other record, the same SOA last (§2.2: "The first
+  message MUST begin with the SOA resource record of the zone, and the last
+  message MUST conclude with the same SOA resource record."), AA=1, the
+  question in the first message; as many records in a message as fit in
+  65535 octets, so a large zone takes several messages on the one connection;
+* a transfer asked for with TSIG is signed when it fits in one message; a
+  signed transfer of several messages (each MAC chained to the one before,
+  RFC 8945 §5.3.1) is not implemented: REFUSED (policy).
+
+Delegations below the apex are :mod:`refimpl.dns.referral`'s; wildcards
+(RFC 4592), IXFR and NOTIFY are not implemented (NOTIFY gets NOTIMP).
 """
 
 from __future__ import annotations
@@ -70,6 +87,7 @@ MAX_CHAIN = 8  # CNAME links followed in one answer (policy)
 @dataclass
 class ServerConfig:
     max_udp: int = 1232  # our own EDNS payload size (policy: DNS Flag Day 2020's value)
+    allow_axfr: bool = False  # zone transfers (RFC 5936) to anyone who asks over TCP; closed by default (policy)
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,8 @@ class AuthoritativeServer:
             if checked.tsig.time_signed < self.last_signed.get(checked.key.name, 0):  # §5.2.3: older than seen
                 return self.tsig_failure(query, checked._replace(error=TsigError.BADTIME), client, now)
             self.last_signed[checked.key.name] = checked.tsig.time_signed
+        if query.opcode == Opcode.QUERY and len(query.questions) == 1 and query.question.type == Type.AXFR:
+            return self.transfer(query, client, checked, now=now, tcp=tcp)
         if query.opcode == Opcode.UPDATE:
             reply, note = self.update(query, checked)
         else:
@@ -128,6 +148,51 @@ class AuthoritativeServer:
             out, _ = sign(reply.encode(max_size=limit - room), checked.key, now=now, request_mac=checked.tsig.mac)
         signed = " (TSIG " + checked.key.name + ")" if checked.key else ""
         return [Send(out, client), Note(f"{note} -> {Rcode(reply.rcode).name}{' TC' if out[2] & 2 else ''}{signed}")]
+
+    def transfer(self, query: Message, client, checked: Verified, *, now: float, tcp: bool) -> list[Effect]:
+        """AXFR (RFC 5936): the whole zone, SOA first and last, in as many messages as it takes."""
+        reply = query.reply()
+        q = query.question
+        if not tcp:
+            reply.rcode, why = Rcode.NOTIMP, "not over UDP (RFC 5936 §4.2)"
+        elif not self.config.allow_axfr:
+            reply.rcode, why = Rcode.REFUSED, "transfers are not allowed (ServerConfig.allow_axfr)"
+        elif key(q.name) != key(self.zone.origin):
+            reply.rcode, why = Rcode.NOTAUTH, f"{q.name or '.'} is not the apex of {self.zone.origin or '.'}"
+        else:
+            messages = self.transfer_messages(query)
+            if checked.key is not None and len(messages) > 1:
+                reply.rcode, why = Rcode.REFUSED, "a signed transfer of several messages is not implemented"
+            else:
+                out = [m.encode() for m in messages]
+                if checked.key is not None:
+                    out = [sign(out[0], checked.key, now=now, request_mac=checked.tsig.mac)[0]]
+                records = sum(len(m.answer) for m in messages)
+                note = f"AXFR {self.zone.origin or '.'}: {records} records in {len(out)} message(s)"
+                return [Send(data, client) for data in out] + [Note(note)]
+        out = reply.encode()
+        if checked.key is not None:
+            out = sign(out, checked.key, now=now, request_mac=checked.tsig.mac)[0]
+        return [Send(out, client), Note(f"AXFR {q.name or '.'}: {Rcode(reply.rcode).name}, {why}")]
+
+    def transfer_messages(self, query: Message, limit: int = 0xFFFF) -> list[Message]:
+        """The zone as AXFR response messages of at most ``limit`` octets each (RFC 5936 §2.2)."""
+        soa = self.zone.soa
+        rest = [r for rrs in self.zone.records.values() for r in rrs if r.type != Type.SOA]
+        stream = [soa, *rest, soa]
+        messages: list[Message] = []
+        current = query.reply()
+        current.aa = True
+        for record in stream:
+            current.answer.append(record)
+            if len(current.encode()) > limit:
+                current.answer.pop()
+                if not current.answer:
+                    raise MessageError("axfr", None, f"{record.name}: one record over {limit} octets")
+                messages.append(current)
+                current = Message(id=query.id, qr=True, aa=True, answer=[record])  # later: no question (§2.2.1)
+        messages.append(current)
+        return messages
 
     def update(self, query: Message, checked: Verified) -> tuple[Message, str]:
         """RFC 2136 on our zone; the response carries the zone section back, as BIND's does."""
