@@ -115,7 +115,8 @@ def describe_message(raw: bytes, *, framed: bool = False):
     rcode = Rcode(msg.rcode).name if msg.rcode in Rcode._value2member_map_ else f"RCODE{msg.rcode}"
     kind = rcode + (" TC" if msg.tc else "")
     if msg.answer:
-        values = [rdata_text(r) for r in msg.answer]
+        types = {r.type for r in msg.answer}
+        values = [rdata_text(r) if len(types) == 1 else type_name(r.type) for r in msg.answer]  # a zone: its types
         shown = ", ".join(values[:2]) + (f" ... +{len(values) - 2}" if len(values) > 2 else "")
         what = f"{len(values)} answer{'s' if len(values) > 1 else ''}: {shown}"
     elif msg.authority and not msg.aa and any(r.type == 2 for r in msg.authority):  # NS: a referral
