@@ -55,6 +55,18 @@ QUOTES = {
     ),
     "RFC 1034 §4.3.1 (non-recursive)": dns_tour.RFC1034_NON_RECURSIVE,
     "RFC 1034 §4.3.1 (recursive)": dns_tour.RFC1034_RECURSIVE,
+    "RFC 1035 §4.2 (refresh)": dns_tour.RFC1035_REFRESH,
+    "RFC 5936 §4.2": dns_tour.RFC5936_UDP,
+    "RFC 5936 §2.2": (
+        "The first message MUST begin with the SOA resource record of the zone, and the last message MUST conclude "
+        "with the same SOA resource record."
+    ),
+    "RFC 1035 §2.3.4": "UDP messages 512 octets or less",
+    "RFC 6891 §4.3": dns_tour.RFC6891_512,
+    "RFC 6891 §6.2.3": (
+        "The requestor's UDP payload size (encoded in the RR CLASS field) is the number of octets of the largest UDP "
+        "payload that can be reassembled and delivered in the requestor's network stack."
+    ),
 }
 
 
@@ -183,3 +195,45 @@ def test_the_walk_goes_root_com_example_and_the_laptop_sees_no_referral():
     assert run.resolver.results[0].path == ("", "com", "example.com")
     q = bank.get("08-root-referral")
     assert q.options[q.answer].startswith("a referral")
+
+
+# ---------------------------------------------------------------- 3 and 5: the real capture
+SHIPPED = ROOT / "refimpl" / "data" / "captures" / "dns_session.pcap"
+
+
+@pytest.fixture(scope="module")
+def capture():
+    from refimpl.capture.dns import read_dns_trace
+    from refimpl.capture.record_dns import SHIPPED_PORT
+
+    return read_dns_trace(SHIPPED, SHIPPED_PORT)
+
+
+def test_the_capture_numbers_the_prose_names(capture, nb):
+    text = prose(nb)
+    answers = [e for e in capture if e.message is not None and e.message.qr]
+    edns_many = answers[3]
+    assert edns_many.transport == "udp" and len(edns_many.raw) == 685 and "685-byte datagram" in text
+    assert len(edns_many.message.answer) == 40 and "40 addresses" in text
+    assert capture[0].message.edns.udp_size == 1232 and capture[0].message.edns.options[0][0] == 10, "a COOKIE"
+    tcp_query = next(e for e in capture if e.transport == "tcp" and e.message is not None)
+    assert tcp_query.message.id != capture[2].message.id, "dig's TCP retry has a new ID, as the prose says"
+    assert capture[0].message.ad and not answers[0].message.ad, "dig sets AD; our server leaves it 0"
+    axfr = answers[-1]
+    assert axfr.transport == "tcp" and "this one fitted in one" in text
+    assert sum(1 for e in capture if e.message is not None and e.message.qr and e.transport == "tcp") == 2
+
+
+def test_our_server_gives_what_the_prose_says_about_sizes_and_transfers():
+    from refimpl.dns.server import ServerConfig
+
+    assert ServerConfig().max_udp == 1232 and ServerConfig().allow_axfr is False
+    zone = (ROOT / "refimpl" / "data" / "example.zone").read_text()
+    assert sum(1 for line in zone.splitlines() if line.startswith("many ")) == 40
+
+
+def test_the_512_byte_claim_stands_beside_the_rfc_text(nb):
+    text = prose(nb)
+    claim = text.index('A common tutorial claim: "DNS answers never exceed 512 bytes"')
+    assert abs(claim - text.index("Messages carried by UDP are restricted to 512 bytes", claim - 100)) < 400
+    assert "our policy" in text

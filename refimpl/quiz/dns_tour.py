@@ -154,8 +154,6 @@ QUESTIONS: tuple[Question, ...] = (
         ),
         covers=("dns-iteration",),
     ),
-)
-_LATER: tuple[Question, ...] = (  # asked in sections 5 and 6, joined into QUESTIONS when those are written
     # ---------------------------------------------------------------- 5 zone transfer and sizes
     _choice(
         id="08-axfr-transport",
@@ -185,6 +183,8 @@ _LATER: tuple[Question, ...] = (  # asked in sections 5 and 6, joined into QUEST
         ),
         covers=("dns-truncation", "edns"),
     ),
+)
+_LATER: tuple[Question, ...] = (  # asked in section 6, joined into QUESTIONS when it is written
     # ---------------------------------------------------------------- 6 DDNS
     _choice(
         id="08-ddns-meaning",
