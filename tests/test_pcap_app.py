@@ -16,7 +16,10 @@ from refimpl import ssh_wire, telnet
 from refimpl.capture import app, record_http, record_ssh, record_telnet
 
 CAPTURES = Path(__file__).resolve().parent.parent / "refimpl" / "data" / "captures"
-pytest.importorskip("h11", reason="HTTP captures are read with h11 (pip install h11)")
+
+
+def needs_h11() -> None:
+    pytest.importorskip("h11", reason="HTTP captures are read with h11 (Python package h11)")
 
 
 def check_http(trace, port):
@@ -90,6 +93,7 @@ def check_ssh(trace, path, port):
 
 
 def test_shipped_http_capture():
+    needs_h11()
     check_http(app.read_http_trace(CAPTURES / "http_session.pcap", record_http.SHIPPED_PORT), record_http.SHIPPED_PORT)
 
 
@@ -111,6 +115,7 @@ def needs(*tools: str, debian: str) -> None:
 
 
 def test_fresh_http_recording(tmp_path):
+    needs_h11()
     needs("tcpdump", debian="tcpdump")
     path, port = record_http.record_http_session(tmp_path / "http.pcap", seed=8)
     check_http(app.read_http_trace(path, port), port)

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import http.client
 import random
+import socket
 import sys
 import tempfile
 from pathlib import Path
 
-from refimpl.capture.record_tftp import free_udp_port
 from refimpl.capture.recorder import recorder_main, recording, require
 
 SESSION = [
@@ -40,6 +40,19 @@ SESSION = [
 HELLO = b"Hello over HTTP/1.1.\n"
 INDEX = b"<!doctype html>\n<title>lesson 08</title>\n<p>A page served by python -m http.server.</p>\n"
 SHIPPED_PORT = 42080
+
+
+def free_tcp_port(rng: random.Random, tries: int = 50) -> int:
+    """A loopback TCP port nobody listens on (the HTTP, SSH and Telnet recorders share it)."""
+    for _ in range(tries):
+        port = rng.randrange(20000, 60000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback TCP port found")
 
 
 def run_client(port: int) -> list[tuple[int, bytes]]:
@@ -71,7 +84,7 @@ def run_client(port: int) -> list[tuple[int, bytes]]:
 def record_http_session(pcap: str | Path, port: int | None = None, seed: int | None = None) -> tuple[Path, int]:
     """Record the requests of :data:`SESSION` into ``pcap``; return (path, server port)."""
     require("tcpdump", debian="tcpdump")
-    port = port or free_udp_port(random.Random(seed))  # a TCP listener on a port free for UDP: checked by bind
+    port = port or free_tcp_port(random.Random(seed))
     pcap = Path(pcap).resolve()
     pcap.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp_name, recording(pcap, "lo", f"tcp port {port}", logs=tmp_name) as rec:

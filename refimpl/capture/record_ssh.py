@@ -33,7 +33,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from refimpl.capture.record_tftp import free_udp_port
+from refimpl.capture.record_http import free_tcp_port
 from refimpl.capture.recorder import recorder_main, recording, require
 
 SESSION = ["ssh -o Compression=no ... echo MARKER", "ssh -o Compression=yes ... echo MARKER"]
@@ -102,7 +102,7 @@ def run_client(port: int, tmp: Path, compression: bool) -> str:
 def record_ssh_session(pcap: str | Path, port: int | None = None, seed: int | None = None) -> tuple[Path, int]:
     """Record the two sessions of :data:`SESSION` into ``pcap``; return (path, server port)."""
     require(*TOOLS, debian="tcpdump openssh-server openssh-client")
-    port = port or free_udp_port(random.Random(seed))
+    port = port or free_tcp_port(random.Random(seed))
     pcap = Path(pcap).resolve()
     pcap.parent.mkdir(parents=True, exist_ok=True)
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory

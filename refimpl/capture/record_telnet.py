@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from refimpl import telnet
-from refimpl.capture.record_tftp import free_udp_port
+from refimpl.capture.record_http import free_tcp_port
 from refimpl.capture.recorder import recorder_main, recording, require
 
 USER = "lesson08"
@@ -113,8 +113,15 @@ def run_client(port: int) -> bytes:
 
 
 def add_user() -> None:
+    """Create :data:`USER` with :data:`PASSWORD`; refuse if the name is taken (it is not ours to remove then)."""
+    if subprocess.run(["id", USER], capture_output=True, timeout=10).returncode == 0:
+        raise RuntimeError(f"a user {USER!r} exists already; the recorder makes and removes its own")
     subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True, timeout=30)
-    subprocess.run(["chpasswd"], input=f"{USER}:{PASSWORD}\n", text=True, check=True, timeout=30)
+    try:
+        subprocess.run(["chpasswd"], input=f"{USER}:{PASSWORD}\n", text=True, check=True, timeout=30)
+    except BaseException:
+        remove_user()
+        raise
 
 
 def remove_user() -> None:
@@ -126,7 +133,7 @@ def record_telnet_session(pcap: str | Path, port: int | None = None, seed: int |
     require(*TOOLS, debian="tcpdump inetutils-telnetd login passwd")
     if shutil.which(TELNETD) is None:
         raise RuntimeError(f"needs {TELNETD} (Debian: inetutils-telnetd)")
-    port = port or free_udp_port(random.Random(seed))
+    port = port or free_tcp_port(random.Random(seed))
     pcap = Path(pcap).resolve()
     pcap.parent.mkdir(parents=True, exist_ok=True)
     add_user()
