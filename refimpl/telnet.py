@@ -229,6 +229,8 @@ def split(data: bytes) -> list[Piece]:
 class Splitter:
     """A stream that comes in parts: :meth:`feed` returns the complete pieces, ``rest`` keeps the unfinished tail.
 
+    Text is returned as it comes, so one line may arrive as several Text pieces (one per feed).
+
     >>> s = Splitter()
     >>> s.feed(b"hi\\xff")
     [Text(data=b'hi')]

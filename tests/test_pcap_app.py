@@ -88,6 +88,14 @@ def check_ssh(trace, path, port):
             "NEWKEYS",
             "encrypted",
         ]
+    for e in trace:
+        if isinstance(e.message, ssh_wire.Packet):  # RFC 4253 §6: a multiple of 8 (no cipher yet), >= 4 padding
+            assert e.message.size % 8 == 0 and e.message.padding_length >= 4
+    conns = app.connections(app.read_segments(path), port)
+    for conn in conns:
+        for from_client in (True, False):
+            shake = ssh_wire.read_handshake(conn.stream(from_client))
+            assert shake.encrypted_bytes > 0 and shake.packets[-1][1].name == "NEWKEYS"
     raw = path.read_bytes()
     assert b"SSH-2.0-OpenSSH" in raw and record_ssh.MARKER.encode() not in raw  # the command and its output: encrypted
 
