@@ -67,6 +67,11 @@ QUOTES = {
         "The requestor's UDP payload size (encoded in the RR CLASS field) is the number of octets of the largest UDP "
         "payload that can be reassembled and delivered in the requestor's network stack."
     ),
+    "RFC 2136 (abstract, opcode)": dns_tour.RFC2136_ABSTRACT,
+    "RFC 2136 (abstract, atomic)": dns_tour.RFC2136_ATOMIC,
+    "RFC 4703 (abstract)": dns_tour.RFC4703_ABSTRACT,
+    "RFC 2136 §2.4.5": "Name is not in use. No RR of any type is owned by a specified NAME.",
+    "RFC 2136 §2.4.5 (form)": "CLASS must be specified as NONE. TYPE must be specified as ANY.",
 }
 
 
@@ -237,3 +242,51 @@ def test_the_512_byte_claim_stands_beside_the_rfc_text(nb):
     claim = text.index('A common tutorial claim: "DNS answers never exceed 512 bytes"')
     assert abs(claim - text.index("Messages carried by UDP are restricted to 512 bytes", claim - 100)) < 400
     assert "our policy" in text
+
+
+# ---------------------------------------------------------------- 6 DDNS
+def test_the_ddns_claim_stands_beside_the_rfc_text(nb):
+    text = prose(nb)
+    claim = text.index('A common tutorial claim: DDNS stands for "Dynamic Domain Name Server"')
+    assert abs(claim - text.index(dns_tour.RFC2136_ABSTRACT)) < 400
+    assert "Dynamic Updates in the Domain Name System (DNS UPDATE)" in text
+
+
+def test_a_lease_puts_the_name_in_both_zones_with_a_third_of_the_lease_as_ttl(nb):
+    from refimpl.dhcp.ddns_scenario import ddns_lease
+
+    run = ddns_lease()
+    kinds = [e.kind for e in run.trace if e.flow != "arp" and not e.is_note]
+    assert kinds[:4] == ["DHCPDISCOVER", "DHCPOFFER", "DHCPREQUEST", "DHCPACK"]
+    assert kinds[4:] == ["DNS UPDATE", "UPDATE NOERROR"] * 2, "the UPDATEs after the ACK"
+    update = next(e for e in run.trace if e.kind == "DNS UPDATE").message
+    assert update.opcode == 5 and (update.answer[0].cls, update.answer[0].type) == (254, 255), "NONE ANY"
+    a = next(r for r in run.dns.server_for("example.com").zone.lookup("host7.example.com") if r.type == 1)
+    assert a.ttl == 1200 == 3600 // 3 and "1200 s, is a third of the 3600 s lease" in prose(nb)
+    assert any("PTR host7.example.com." in line for line in run.records("100.2.0.192.in-addr.arpa"))
+
+
+def test_the_rival_gets_yxdomain_then_nxrrset_and_keeps_its_lease(nb):
+    from refimpl.dhcp.ddns_scenario import ddns_lease
+
+    run = ddns_lease(rival=True)
+    answers = [e.kind for e in run.trace if e.kind.startswith("UPDATE") and e.time >= 2]
+    assert answers == ["UPDATE YXDOMAIN", "UPDATE NXRRSET"]
+    assert [x.outcome for x in run.exchanges] == ["added", "conflict"]
+    assert run.records("host7.example.com")[0].endswith("A 192.0.2.100")
+    assert run.clients["rival"].host.ip == "192.0.2.101"
+    assert next(e.time for e in run.trace if e.src == "rival") == pytest.approx(2.001), "2 s later"
+    q = bank.get("08-rival-dhcid")
+    assert q.options[q.answer].startswith("the first client's A record and DHCID")
+
+
+def test_a_release_takes_the_records_out():
+    from refimpl.dhcp.ddns_scenario import ddns_lease
+
+    run = ddns_lease(release_at=10.0)
+    assert run.records("host7.example.com") == [] and run.records("100.2.0.192.in-addr.arpa") == []
+    assert sum(1 for e in run.trace if e.kind == "DNS UPDATE" and e.time >= 10) == 3
+
+
+def test_the_lesson_file_stays_small():
+    assert LESSON.stat().st_size < 200_000

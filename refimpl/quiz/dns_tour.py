@@ -183,8 +183,6 @@ QUESTIONS: tuple[Question, ...] = (
         ),
         covers=("dns-truncation", "edns"),
     ),
-)
-_LATER: tuple[Question, ...] = (  # asked in section 6, joined into QUESTIONS when it is written
     # ---------------------------------------------------------------- 6 DDNS
     _choice(
         id="08-ddns-meaning",
@@ -216,7 +214,7 @@ _LATER: tuple[Question, ...] = (  # asked in section 6, joined into QUESTIONS wh
         ),
         answer=0,
         why=(
-            f'RFC 4703 (abstract): "{RFC4703_ABSTRACT}" Its rule (§5.3.1, §5.3.2): add the name only if it is not '
+            f'RFC 4703 (abstract): "{RFC4703_ABSTRACT}" Its rule (RFC 4703 §5.3.1, §5.3.2): add the name only if it is not '
             "in use, else replace the address only if the DHCID beside it is this client's. The rival's "
             "DHCID differs, so its second UPDATE fails (NXRRSET), and RFC 2136 (abstract): "
             f'"{RFC2136_ATOMIC}"'
