@@ -25,35 +25,8 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"COURSE_STRICT=1: a skip is a failure in CI ({reason})"
 
 
-# -- labs with real daemons ---------------------------------------------------------------------
-# A lab notebook (notebooks/labs/) says what it needs in its metadata: {"course": {"lab": {"needs": [...]}}}
-# with "root" and program names. Where something is missing, each of its cells skips with the list (a
-# failure under COURSE_STRICT=1), instead of failing nbval with outputs a laptop cannot produce.
-_LAB_NEEDS: dict[str, list[str]] = {}
-
-
-def _lab_missing(path) -> list[str]:
-    import json
-    import shutil
-
-    key = str(path)
-    if key not in _LAB_NEEDS:
-        try:
-            meta = json.loads(open(path, encoding="utf-8").read()).get("metadata", {})
-        except (OSError, ValueError):
-            meta = {}
-        _LAB_NEEDS[key] = list((meta.get("course") or {}).get("lab", {}).get("needs", []))
-    missing = []
-    for need in _LAB_NEEDS[key]:
-        if need == "root":
-            if os.geteuid() != 0:
-                missing.append("root (the lab makes network namespaces)")
-        elif need.startswith("/"):  # a path that must exist, e.g. a kernel module under /sys/module
-            if not os.path.exists(need):
-                missing.append(need)
-        elif shutil.which(need) is None:
-            missing.append(need)
-    return missing
+# -- labs with real daemons: what a lab notebook needs (tests/lab_needs.py) ------------------------
+from tests.lab_needs import lab_missing  # noqa: E402  (imported by name: two conftest modules exist)
 
 
 def _uses_playwright(item) -> bool:
@@ -71,6 +44,6 @@ def pytest_collection_modifyitems(config, items):
         path = getattr(item, "path", None)
         if path is None or path.suffix != ".ipynb":
             continue
-        missing = _lab_missing(path)
+        missing = lab_missing(path)
         if missing:
             item.add_marker(pytest.mark.skip(reason=f"lab {path.name} needs {', '.join(missing)}"))

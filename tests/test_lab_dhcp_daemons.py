@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from refimpl.lab import dhcp_daemons as lab
+from tests import lab_needs
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "notebooks" / "labs" / "dhcp_real_servers.ipynb"
-sys.path.insert(0, str(ROOT))
-import conftest  # noqa: E402  (the project's own conftest: the lab skip rule lives there)
 
 
 def test_lease_lines_leave_the_clock_out():
@@ -53,9 +51,9 @@ def test_a_lab_notebook_declares_what_it_needs_and_is_skipped_without_it(tmp_pat
     assert {"root", "tcpdump", "dhclient", "dnsmasq", "kea-dhcp4", "tshark"} <= set(needs)
     fake = tmp_path / "fake_lab.ipynb"
     fake.write_text(json.dumps({"metadata": {"course": {"lab": {"needs": ["no-such-program-xyz"]}}}, "cells": []}))
-    assert conftest._lab_missing(fake) == ["no-such-program-xyz"]
+    assert lab_needs.lab_missing(fake) == ["no-such-program-xyz"]
     lesson = ROOT / "notebooks" / "02_dhcp_lease.ipynb"
-    assert conftest._lab_missing(lesson) == [], "a lesson needs nothing: it is never skipped"
+    assert lab_needs.lab_missing(lesson) == [], "a lesson needs nothing: it is never skipped"
 
 
 def test_a_real_run_leaves_what_the_notebook_prints(tmp_path):

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from refimpl.lab import ftp_nat as lab
+from tests import lab_needs
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import conftest  # noqa: E402  (the project's own conftest: the lab skip rule lives there)
 
 
 def test_the_rules_say_what_the_lesson_says():
@@ -28,7 +26,7 @@ def test_the_rules_say_what_the_lesson_says():
 def test_a_path_need_skips_the_lab_where_the_kernel_lacks_it(tmp_path):
     fake = tmp_path / "kernel_lab.ipynb"
     fake.write_text(json.dumps({"metadata": {"course": {"lab": {"needs": ["/sys/module/no_such_helper_xyz"]}}}}))
-    assert conftest._lab_missing(fake) == ["/sys/module/no_such_helper_xyz"]
+    assert lab_needs.lab_missing(fake) == ["/sys/module/no_such_helper_xyz"]
     needs = json.loads((ROOT / "notebooks" / "labs" / "ftp_through_nat.ipynb").read_text())["metadata"]["course"]
     assert str(lab.HELPER_MODULE) in needs["lab"]["needs"]
 
