@@ -6,6 +6,7 @@ tests/browser/ checks that it plays in JupyterLab; these check what the HTML is 
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
@@ -58,9 +59,63 @@ def test_loop_and_errors():
         player_html([])
 
 
-def test_a_sequence_animation_becomes_a_player_with_one_frame_per_message():
+def test_a_sequence_animation_with_every_frame_stores_one_picture_per_message():
     trace = dhcp_like_trace()[:3]
-    html = to_html_player(animate_sequence(trace, title="three", dpi=30))
+    html = to_html_player(animate_sequence(trace, title="three", dpi=30), every_frame=True)
     assert len(_urls(html)) == 3
     assert 'alt="sequence diagram, one message per frame: three"' in html
     assert 'class="animation course-player"' in html
+
+
+def _reveal_rows(html: str):
+    script = html[html.index("<script>") : html.index("</script>")]
+    return json.loads(re.search(r"reveal = (\[\[.*?\]\]);", script).group(1))
+
+
+def test_a_sequence_animation_is_one_picture_revealed_row_by_row():
+    trace = dhcp_like_trace()[:4]
+    anim = animate_sequence(trace, title="four", dpi=30)
+    html = to_html_player(anim)
+    assert len(_urls(html)) == 1  # the whole diagram, once
+    rows = _reveal_rows(html)
+    assert len(rows) == anim._course_rows == 4
+    assert all(0 <= top < bottom <= 1 for top, bottom in rows)
+    assert all(a[1] <= b[0] + 1e-6 for a, b in zip(rows, rows[1:]))  # rows go down the picture, apart
+    assert 'class="anim-mask"' in html and "top:100%" in html  # unscripted: nothing hidden
+    assert "4/4" in html
+    assert 'alt="sequence diagram, one message per frame: four"' in html
+
+
+def test_the_revealed_rows_lie_where_the_picture_draws_them():
+    """Each band's middle falls on the row of pixels where that message's arrow is drawn."""
+    import io
+
+    from PIL import Image
+
+    trace = dhcp_like_trace()[:3]
+    html = to_html_player(animate_sequence(trace, title="three", dpi=50))
+    picture = Image.open(io.BytesIO(base64.b64decode(_urls(html)[0].split(",", 1)[1]))).convert("L")
+    width, height = picture.size
+    for top, bottom in _reveal_rows(html):
+        band = range(int(top * height), int(bottom * height))
+        darkest = min(band, key=lambda y: sum(picture.getpixel((x, y)) for x in range(width)))
+        assert top * height <= darkest < bottom * height
+        ink = sum(255 - picture.getpixel((x, darkest)) for x in range(width)) / width
+        assert ink > 20, "a row of the band holds the arrow's line"
+
+
+def test_reveal_refuses_bad_rows():
+    with pytest.raises(ValueError):
+        player_html([PNG, PNG], reveal=[(0.1, 0.2)])
+    with pytest.raises(ValueError):
+        player_html([PNG], reveal=[(0.3, 0.2)])
+    with pytest.raises(ValueError):
+        player_html([PNG], reveal=[])
+
+
+def test_base64_text_cannot_collide_with_the_scripts_placeholders():
+    """A picture whose base64 holds "INTERVAL" or "REVEAL" must not be rewritten into the script."""
+    picture = base64.b64decode("INTERVALREVEAL" + "A" * 2)
+    html = player_html([picture, picture + b"x"], interval=700)
+    assert "INTERVALREVEAL" in html
+    assert "interval = 700" in html

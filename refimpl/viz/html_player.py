@@ -22,6 +22,14 @@ frame (the whole exchange) in the HTML itself, so a reader without a kernel
 or without scripts still sees the diagram. Play from the last frame starts
 again from the first.
 
+A sequence diagram need not be stored once per frame at all: frame *k* is the
+whole diagram with the rows after *k* hidden. ``player_html(..., reveal=rows)``
+takes one picture and, per frame, where its highlighted row lies (fractions of
+the picture's height); the script moves a white mask over the rows not yet
+reached and a highlighter band over the current one. One picture instead of
+one per message is what keeps the lessons under 300 kB, and it leaves room to
+draw that picture at the static diagrams' dpi, so its labels are as large.
+
 Nothing here imports matplotlib at module import time.
 """
 
@@ -58,12 +66,21 @@ SCRIPT = """
   root.setAttribute("data-ready", "1");
   var img = root.querySelector("img"), slider = root.querySelector("input[type=range]");
   var counter = root.querySelector(".anim-counter"), loop = root.querySelector("input[type=checkbox]");
-  var frames = FRAMES;
-  frames.push(img.getAttribute("src"));
+  var frames = FRAMES, reveal = REVEAL;
+  var mask = root.querySelector(".anim-mask"), band = root.querySelector(".anim-band");
+  if (reveal) { frames = reveal; } else { frames.push(img.getAttribute("src")); }
   var current = frames.length - 1, timer = null, interval = INTERVAL;
   function show(k) {
     current = Math.max(0, Math.min(frames.length - 1, k));
-    img.src = frames[current];
+    if (reveal) {  /* one picture: hide the rows after this one, highlight this one */
+      var row = reveal[current], last = current === frames.length - 1;
+      mask.style.top = (last ? 100 : row[1] * 100) + "%";
+      band.style.top = row[0] * 100 + "%";
+      band.style.height = (row[1] - row[0]) * 100 + "%";
+      band.style.display = "block";
+    } else {
+      img.src = frames[current];
+    }
     slider.value = current;
     counter.textContent = (current + 1) + "/" + frames.length;
   }
@@ -110,24 +127,55 @@ def _button(action: str) -> str:
     )
 
 
-def player_html(frames: list[bytes], interval: int = 900, loop: bool = False, alt: str = "animation") -> str:
-    """An HTML player for PNG ``frames``, shown ``interval`` ms apart; the last frame is shown at first."""
+def player_html(
+    frames: list[bytes],
+    interval: int = 900,
+    loop: bool = False,
+    alt: str = "animation",
+    reveal: list[tuple[float, float]] | None = None,
+    band: tuple[float, float] = (0.0, 1.0),
+) -> str:
+    """An HTML player for PNG ``frames``, shown ``interval`` ms apart; the last frame is shown at first.
+
+    With ``reveal``, ``frames`` is one picture and each frame *k* shows it down to the bottom of
+    ``reveal[k]`` (top and bottom of the row, as fractions of the picture's height), that row
+    highlighted across ``band`` (its left and right edges as fractions of the width: the plot's,
+    not the margins'); the last frame shows the whole picture.
+    """
     if not frames:
         raise ValueError("an animation needs at least one frame")
+    if reveal is not None:
+        if len(frames) != 1 or not reveal:
+            raise ValueError("a revealed animation is one picture and at least one row")
+        if any(not 0 <= top < bottom <= 1 for top, bottom in reveal):
+            raise ValueError(f"each row is (top, bottom) with 0 <= top < bottom <= 1, not {reveal}")
     ident = "course-anim-" + uuid.uuid4().hex
     from refimpl.viz.compact import compact_png
 
     urls = [_data_url(compact_png(png)) for png in frames]  # palette PNGs: a quarter of the bytes
-    last = len(urls)
+    last = len(reveal) if reveal is not None else len(urls)
     buttons = "".join(_button(action) for action in ICONS)
-    script = (
+    rows = None if reveal is None else [[round(top, 5), round(bottom, 5)] for top, bottom in reveal]
+    script = (  # the pictures go in last: base64 text could hold a word like "INTERVAL"
         SCRIPT.replace("PLAYER_ID", json.dumps(ident))
-        .replace("FRAMES", json.dumps(urls[:-1]))
+        .replace("REVEAL", json.dumps(rows))
         .replace("INTERVAL", str(int(interval)))
+        .replace("FRAMES", json.dumps(urls[:-1]))
     )
+    picture = f'<img alt="{html.escape(alt)}" src="{urls[-1]}" style="max-width:100%;display:block">'
+    if reveal is not None:  # the mask and band start hidden: without a script the whole diagram shows
+        picture = (
+            '<div class="anim-stage" style="position:relative;display:inline-block;max-width:100%">'
+            f"{picture}"
+            f'<div class="anim-band" style="position:absolute;left:{band[0]:.3%};right:{1 - band[1]:.3%};'
+            "display:none;background:#ffe9a8;"
+            'mix-blend-mode:multiply;pointer-events:none"></div>'
+            '<div class="anim-mask" style="position:absolute;left:0;right:0;top:100%;bottom:0;background:#fff;'
+            'pointer-events:none"></div></div>'
+        )
     return (
         f'<div class="animation course-player" id="{ident}" style="display:inline-block;text-align:center">'
-        f'<img alt="{html.escape(alt)}" src="{urls[-1]}" style="max-width:100%">'
+        f"{picture}"
         '<div class="anim-controls">'
         f'<input type="range" min="0" max="{last - 1}" value="{last - 1}" step="1" aria-label="frame"'
         ' style="width:70%;vertical-align:middle">'

@@ -445,14 +445,16 @@ def animate_sequence(
     show_ports: bool = True,
     interval: int = 900,
     repeat: bool = False,
-    dpi: int = 72,
+    dpi: int = 100,
     max_rows: int | None = 40,
 ):
     """A FuncAnimation that reveals one message per frame (frame k shows rows 0..k).
 
     The figure is closed in pyplot, so a notebook shows only what you display:
-    ``HTML(to_html_player(anim))``. Every frame is embedded as an image, so keep
-    animated traces short (``trace[:15]``): about 60 kB per frame at the default ``dpi=72``.
+    ``HTML(to_html_player(anim))``. The player stores the whole diagram once and
+    reveals it row by row in the browser, so ``dpi`` defaults to the static
+    diagrams' 100 (their labels, their size); a movie writer (``anim.save``)
+    draws every frame as before.
     """
     from matplotlib.animation import FuncAnimation
 
@@ -480,26 +482,50 @@ def animate_sequence(
     def init():
         return show(-1)
 
+    def whole_picture() -> tuple[bytes, list[tuple[float, float]], tuple[float, float]]:
+        """The last frame without its band; each row's band as (top, bottom) fractions of its height; the
+        plot's left and right edges as fractions of its width (where the band spans)."""
+        import io
+
+        show(len(lay.rows) - 1)
+        band.set_visible(False)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=fig.dpi)  # as a movie frame: the whole figure, no tight crop
+        height = fig.bbox.height  # pixels at fig.dpi, after the draw savefig made (constrained layout)
+        rows = []
+        for row in lay.rows:
+            (_, y0), (_, y1) = ax.transData.transform([(0, row.y - 0.45), (0, row.y + 0.4)])
+            top, bottom = sorted((1 - y0 / height, 1 - y1 / height))
+            rows.append((max(0.0, top), min(1.0, bottom)))
+        box = ax.get_position()  # figure fractions, after the layout ran
+        return buffer.getvalue(), rows, (box.x0, box.x1)
+
     anim = FuncAnimation(fig, show, frames=frames, init_func=init, interval=interval, repeat=repeat, blit=False)
     anim._course_rows = len(lay.rows)  # for tests and players
+    anim._course_whole_picture = whole_picture if lay.rows else None  # for to_html_player's reveal
     return anim
 
 
-def to_html_player(anim, default_mode: str = "once") -> str:
-    """The animation as self-contained HTML/JS (frames embedded): plays in a saved notebook, offline.
+def to_html_player(anim, default_mode: str = "once", every_frame: bool = False) -> str:
+    """The animation as self-contained HTML/JS: plays in a saved notebook, offline.
 
-    Our own player around matplotlib's frames (:mod:`refimpl.viz.html_player`
+    Our own player around matplotlib's pictures (:mod:`refimpl.viz.html_player`
     says why not ``to_jshtml``); ``default_mode="loop"`` starts with looping on.
+    An :func:`animate_sequence` is stored as one picture that the browser
+    reveals row by row (a fraction of the bytes of one picture per frame);
+    ``every_frame=True``, or any other animation, stores every frame.
     """
     from refimpl.viz.html_player import animation_frames, player_html
 
     title = anim._fig.axes[0].get_title() if anim._fig.axes else ""
-    return player_html(
-        animation_frames(anim),
-        interval=int(anim._interval),
-        loop=default_mode == "loop",
-        alt=f"sequence diagram, one message per frame: {title}".rstrip(": "),
-    )
+    alt = f"sequence diagram, one message per frame: {title}".rstrip(": ")
+    whole = getattr(anim, "_course_whole_picture", None)
+    if whole is not None and not every_frame:
+        picture, rows, across = whole()
+        anim._draw_was_started = True  # it was drawn, by us: no "deleted without rendering" warning
+        loop = default_mode == "loop"
+        return player_html([picture], interval=int(anim._interval), loop=loop, alt=alt, reveal=rows, band=across)
+    return player_html(animation_frames(anim), interval=int(anim._interval), loop=default_mode == "loop", alt=alt)
 
 
 def side_by_side(

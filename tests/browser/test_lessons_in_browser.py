@@ -270,6 +270,18 @@ def _frame_shown(image) -> bool:
     return image.evaluate("(img) => img.complete && img.naturalWidth > 0 && !!img.getAttribute('src')")
 
 
+# What a player shows: its picture, and for a diagram revealed row by row, where its mask and band are.
+JS_FRAME = """(anim) => {
+    const img = anim.querySelector('img'), mask = anim.querySelector('.anim-mask');
+    const band = anim.querySelector('.anim-band');
+    return [img.getAttribute('src') || '', mask ? mask.style.top : '', band ? band.style.top : ''].join(' ');
+}"""
+
+
+def _frame_of(anim) -> str:
+    return anim.evaluate(JS_FRAME)
+
+
 def _check_stored_animations(root, seen: dict) -> list[str]:
     """As opened, before any cell runs (an untrusted notebook: no script runs), each player shows a picture."""
     problems = []
@@ -292,13 +304,13 @@ def _check_animations(root, seen: dict) -> list[str]:
         image = anim.locator("img").first
         if not _frame_shown(image):
             problems.append(f"animation {k}: no frame shown after Run All, before Play is clicked")
-        shown = [image.get_attribute("src") or ""]
+        shown = [_frame_of(anim)]
         anim.locator("button[title='Play']").first.click()
         deadline = time.monotonic() + 8
         while len(shown) < 3 and time.monotonic() < deadline:  # two changes: it plays on, not one step
-            src = image.get_attribute("src") or ""
-            if src != shown[-1]:
-                shown.append(src)
+            frame = _frame_of(anim)
+            if frame != shown[-1]:
+                shown.append(frame)
             time.sleep(0.1)
         if len(shown) < 3:
             problems.append(
