@@ -72,10 +72,18 @@ def datagrams_and_segments(path: str | Path) -> list[tuple[float, str, object]]:
     return sorted(items, key=lambda item: item[0])  # sorted() is stable: capture order within one time
 
 
-def to_trace(items: list[tuple[float, str, object]], server_port: int = 53) -> Trace:
-    """Events (times relative to the first DNS packet) from the capture's items."""
+def to_trace(
+    items: list[tuple[float, str, object]],
+    server_port: int = 53,
+    names: tuple[str, str] = ("client", "server"),
+    start: float | None = None,
+) -> Trace:
+    """Events from the capture's items; ``names``: the lifelines of the asking and the answering side.
+
+    Times are relative to ``start`` (a capture timestamp), by default the first DNS packet's.
+    """
     trace = Trace()
-    start = None
+    asker, answerer = names
     directions: dict[tuple[Endpoint, Endpoint], _Direction] = {}
     synack_seen: set[frozenset] = set()
     handshake_done: set[frozenset] = set()
@@ -84,14 +92,14 @@ def to_trace(items: list[tuple[float, str, object]], server_port: int = 53) -> T
         nonlocal start
         start = time if start is None else start
         to_server = dst[1] == server_port
-        for host, ip in (("client", (src if to_server else dst)[0]), ("server", (dst if to_server else src)[0])):
+        for host, ip in ((asker, (src if to_server else dst)[0]), (answerer, (dst if to_server else src)[0])):
             if ip not in trace.addresses.setdefault(host, []):
                 trace.addresses[host].append(ip)
         trace.append(
             Event(
                 time=round(time - start, 6),
-                src="client" if to_server else "server",
-                dst="server" if to_server else "client",
+                src=asker if to_server else answerer,
+                dst=answerer if to_server else asker,
                 transport=transport,
                 kind=kind,
                 src_ip=src[0],
@@ -149,3 +157,47 @@ def to_trace(items: list[tuple[float, str, object]], server_port: int = 53) -> T
 def read_dns_trace(path: str | Path, server_port: int = 53) -> Trace:
     """A DNS capture as a Trace, ready for :func:`refimpl.viz.sequence.sequence_diagram`."""
     return to_trace(datagrams_and_segments(path), server_port)
+
+
+def read_ddns_trace(path: str | Path, dns_port: int = 53) -> Trace:
+    """A capture of DHCP and the DNS UPDATEs it causes, as one Trace on one clock.
+
+    The DHCP datagrams are read as :func:`refimpl.capture.dhcp.read_trace`
+    reads them (lifelines ``client`` and ``server``); the DNS messages to and
+    from ``dns_port`` are the DHCP server (``server``) talking to the DNS
+    server (``ns1``), each UPDATE labelled as the simulation labels it
+    (:func:`refimpl.dhcp.ddns_scenario.describe_dns`). Times are relative to
+    the first packet of either.
+    """
+    from dataclasses import replace
+
+    from refimpl.capture.dhcp import read_datagrams
+    from refimpl.capture.dhcp import to_trace as dhcp_trace
+    from refimpl.dhcp.ddns_scenario import describe_dns
+
+    datagrams = read_datagrams(path)
+    items = [i for i in datagrams_and_segments(path) if dns_port in _ports(i)]
+    firsts = [d.time for d in datagrams[:1]] + [i[0] for i in items[:1]]
+    if not firsts:
+        return Trace()
+    start = min(firsts)
+    dhcp = dhcp_trace(datagrams)
+    shift = datagrams[0].time - start if datagrams else 0.0
+    dns = to_trace(items, dns_port, names=("server", "ns1"), start=start)
+    updates = []
+    for e in dns:  # an UPDATE reads as in the simulation (refimpl.dhcp.ddns_scenario): what it adds or deletes
+        if e.message is not None and e.message.opcode == 5 and e.transport == "udp":
+            kind, summary, _ = describe_dns(e.raw)
+            e = replace(e, kind=kind, summary=summary)
+        updates.append(e)
+    events = [replace(e, time=round(e.time + shift, 6)) for e in dhcp] + updates
+    trace = Trace(sorted(events, key=lambda e: e.time))  # stable: DHCP first at one instant
+    for part in (dhcp, dns):
+        for host, ips in part.addresses.items():
+            trace.addresses.setdefault(host, []).extend(ip for ip in ips if ip not in trace.addresses[host])
+    return trace
+
+
+def _ports(item) -> tuple[int, int]:
+    _, transport, x = item
+    return (x[1][1], x[2][1]) if transport == "udp" else (x.src[1], x.dst[1])
