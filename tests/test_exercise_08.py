@@ -235,6 +235,7 @@ def graded(solution, tmp_path_factory):
     cases.update({f"copied from {IDS[0]} by {sid}": (copied, sid) for sid in IDS[1:]})
     cases["hard-coded"] = (hidden_tests.hard_coded(solution), IDS[1])
     cases["one-liners"] = (with_one_liners(solution), IDS[2])
+    cases["no id"] = (_without_hidden(solution), None)
     jobs = []
     for n, (case, (made, sid)) in enumerate(cases.items()):
         target = folder / f"{n}.ipynb"
@@ -271,6 +272,15 @@ def test_two_students_right_answers_differ_on_every_per_student_check(graded, so
 def test_the_blank_exercise_scores_zero(graded):
     g = graded["blank"]
     assert g.status == "graded" and g.score == 0, _status(g)
+    assert all(c.status in ("error", "wrong output") for c in g.checks), _status(g)
+
+
+@needs_sandbox
+def test_without_a_student_id_the_per_student_checks_say_so_and_the_others_pass(graded, solution):
+    g = graded["no id"]
+    per = {c.name for c in notebook.checks(solution) if c.per_student}
+    assert all(c.earned == 0 and c.reason == grade.NO_STUDENT_ID for c in g.checks if c.name in per), _status(g)
+    assert all(c.status == "passed" for c in g.checks if c.hidden and c.name not in per), _status(g)
 
 
 @needs_sandbox
@@ -290,6 +300,11 @@ def test_answers_copied_from_a_classmate_score_zero_where_they_are_values(graded
 def test_public_answers_hard_coded_score_zero(graded):
     g = graded["hard-coded"]
     assert g.status == "graded" and g.score == 0, _status(g)
+    for c in g.checks:
+        if c.hidden:
+            assert c.status in ("wrong output", "error"), (c.name, c.status, c.actual)
+        else:  # the recorded answers reproduce every public answer; the points wait for the hidden checks
+            assert grade.normalize(c.actual or "") == grade.normalize(c.expected or ""), (c.name, c.actual)
 
 
 @needs_sandbox
