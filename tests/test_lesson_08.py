@@ -67,6 +67,13 @@ QUOTES = {
         "The requestor's UDP payload size (encoded in the RR CLASS field) is the number of octets of the largest UDP "
         "payload that can be reassembled and delivered in the requestor's network stack."
     ),
+    "RFC 5452 §3 (ID)": "The ID field of the reply packet matches that of the question packet.",
+    "RFC 5452 §3 (address)": "The response comes from the same network address to which the question was sent.",
+    "RFC 6840 §5.7": (
+        "This document defines setting the AD bit in a query as a signal indicating that the requester understands "
+        "and is interested in the value of the AD bit in the response."
+    ),
+    "RFC 6891 §6.2.3 (512)": "Values lower than 512 MUST be treated as equal to 512.",
     "RFC 2136 (abstract, opcode)": dns_tour.RFC2136_ABSTRACT,
     "RFC 2136 (abstract, atomic)": dns_tour.RFC2136_ATOMIC,
     "RFC 4703 (abstract)": dns_tour.RFC4703_ABSTRACT,

@@ -22,7 +22,7 @@ The rules, each where it is applied:
   (RFC 1035 §3.3.9, §3.3.11; RFC 2782);
 * size: over UDP, 512 octets without EDNS (RFC 1035 §4.2.1 "Messages carried
   by UDP are restricted to 512 bytes"), else the requester's advertised size
-  (RFC 6891 §6.2.5: "Values lower than 512 MUST be treated as equal to 512"),
+  (RFC 6891 §6.2.3: "Values lower than 512 MUST be treated as equal to 512"),
   capped by ours (:attr:`ServerConfig.max_udp`); what does not fit is dropped
   and TC set (RFC 2181 §9); over TCP up to 65535 (RFC 7766 §8).
 
