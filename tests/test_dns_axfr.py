@@ -91,3 +91,10 @@ def test_dig_axfr_against_our_server():
     assert lines[0][3] == lines[-1][3] == "SOA", out
     assert any(line[0] == "www.example.com." and line[3] == "AAAA" for line in lines)
     assert "XFR size:" in out
+
+
+def test_the_cli_flag_opens_transfers():
+    from refimpl.cli.dns import server_parser
+
+    assert server_parser().parse_args(["--zone", str(ZONE_FILE), "--allow-axfr"]).allow_axfr is True
+    assert server_parser().parse_args(["--zone", str(ZONE_FILE)]).allow_axfr is False

@@ -107,6 +107,9 @@ def test_every_lesson_08_question_in_the_bank_is_asked_before_its_answer(nb):
         assert qid.startswith("08-") and f'ask("{qid}")' in cell.source
         revealing = [c for c in nb.cells if qid in c.get("metadata", {}).get("course", {}).get("reveals", [])]
         assert revealing and order[cell.id] < order[revealing[0].id], qid
+        assert cell.metadata["course"]["covers"] == list(bank.get(qid).covers)
+        html = "".join(o["data"].get("text/html", "") for o in cell.outputs if "data" in o)
+        assert "<details><summary>Answer</summary>" in html, f"{qid}: the static view of the question is stored"
 
 
 # ---------------------------------------------------------------- 1 the map

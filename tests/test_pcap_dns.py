@@ -54,7 +54,10 @@ def check_session(trace: Trace, port: int) -> None:
 
 
 def test_the_shipped_capture_reads_as_four_dig_runs():
-    check_session(read_dns_trace(SHIPPED, server_port=SHIPPED_PORT), SHIPPED_PORT)
+    trace = read_dns_trace(SHIPPED, server_port=SHIPPED_PORT)
+    check_session(trace, SHIPPED_PORT)
+    sizes = [len(e.raw) for e in messages(trace) if e.message.qr and e.transport == "udp"]
+    assert SHIPPED_PORT == 45353 and sizes[1:] == [498, 685], "the numbers in the captures README"
 
 
 def test_tcp_messages_are_put_together_from_segments_in_any_cut():
