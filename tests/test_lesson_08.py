@@ -100,7 +100,7 @@ def test_every_lesson_08_question_in_the_bank_is_asked_before_its_answer(nb):
     asked = question_cells(nb)
     assert len(asked) >= 5
     ids = [c.metadata["course"]["question"] for c in asked]
-    assert set(ids) == {q.id for q in dns_tour.QUESTIONS}
+    assert {q.id for q in dns_tour.QUESTIONS} <= set(ids), "every DNS/DDNS question is asked (HTTP's come later)"
     order = {c.id: i for i, c in enumerate(nb.cells)}
     for cell in asked:
         qid = cell.metadata["course"]["question"]
@@ -298,5 +298,11 @@ def test_a_release_takes_the_records_out():
     assert sum(1 for e in run.trace if e.kind == "DNS UPDATE" and e.time >= 10) == 3
 
 
-def test_the_lesson_file_stays_small():
-    assert LESSON.stat().st_size < 200_000
+def test_the_lesson_file_stays_small(nb):
+    """Sections 1-6 under 200 kB; the whole lesson (HTTP, Telnet, SSH and RDP appended from section 7 on) under 300."""
+    import json
+
+    cells = nb.cells
+    seven = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## 7")), None)
+    assert sum(len(json.dumps(c)) for c in cells[:seven]) < 200_000
+    assert LESSON.stat().st_size < 300_000
