@@ -236,6 +236,7 @@ def graded(solution, tmp_path_factory):
     cases["hard-coded"] = (hidden_tests.hard_coded(solution), IDS[1])
     cases["one-liners"] = (with_one_liners(solution), IDS[2])
     cases["no id"] = (_without_hidden(solution), None)
+    cases["attacks"] = (hidden_tests.tamper.everything_at_once(solution, notebook.read(EXERCISE)), IDS[0])
     jobs = []
     for n, (case, (made, sid)) in enumerate(cases.items()):
         target = folder / f"{n}.ipynb"
@@ -294,6 +295,23 @@ def test_answers_copied_from_a_classmate_score_zero_where_they_are_values(graded
     assert all(c.status == "wrong output" for c in ours if c.name in per), _status(g)
     own = graded[f"solution {IDS[0]}"]  # the same literals are right for the classmate they came from
     assert all(c.status == "passed" for c in own.checks if c.task in values)
+
+
+@needs_sandbox
+def test_the_in_kernel_attacks_score_zero(graded):
+    """Edited check cells, printed expected text, an input transformer and a fake print, on the blank exercise."""
+    g = graded["attacks"]
+    assert g.score == 0, _status(g)
+    assert any("edited" in f for f in g.findings) and any("IPython shell" in s for s in g.suspicious)
+
+
+def test_check_cells_print_text_and_are_stored_run(solution):
+    for cell in solution.cells:
+        if notebook.is_check(cell):
+            kinds = {o.get("output_type") for o in cell.outputs}
+            assert kinds and kinds <= {"stream", "execute_result"}, (cell.id, kinds)
+            assert all(o.get("name", "stdout") == "stdout" for o in cell.outputs), cell.id
+            assert cell.execution_count is not None, f"{cell.id}: store the notebook executed"
 
 
 @needs_sandbox
