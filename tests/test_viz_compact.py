@@ -105,14 +105,21 @@ def test_layout_models_lose_their_null_properties_only():
     assert models["a1"] == untouched
 
 
-#: Lessons still over the limit, each with a ceiling it must not pass (issue 17 stays open for them):
-#: 06 stores two animation players drawn at dpi 48, 10 six large diagrams at dpi 100.
-OVER_LIMIT = {"06_ftp_active_passive.ipynb": 345_000, "10_dhcp_security.ipynb": 385_000}
-
-
-@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").rglob("*.ipynb")), ids=lambda p: p.name)
 def test_each_lesson_file_is_under_300_kB(path):
-    size, limit = path.stat().st_size, OVER_LIMIT.get(path.name, LIMIT)
+    size, limit = path.stat().st_size, LIMIT
     assert size < limit, (
         f"{path.name} is {size // 1000} kB (limit {limit // 1000} kB); run python -m refimpl refresh on it"
     )
+
+
+def test_a_wide_diagram_is_drawn_no_wider_than_the_output_area_and_a_narrow_one_at_full_dpi():
+    pytest.importorskip("matplotlib")
+    from refimpl.dhcp import attacks, scenarios
+    from refimpl.viz.sequence import DPI, MAX_WIDTH_PX, dpi_for, sequence_diagram
+
+    assert dpi_for(5.0) == DPI and dpi_for(20.0) == MAX_WIDTH_PX / 20.0
+    narrow = sequence_diagram(scenarios.one_client().trace)
+    wide = sequence_diagram(attacks.snooping_rogue().trace, hosts=["victim", "switch", "rogue", "router", "dhcp"])
+    assert narrow.dpi == DPI
+    assert wide.get_size_inches()[0] * wide.dpi <= MAX_WIDTH_PX + 0.5

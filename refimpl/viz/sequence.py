@@ -29,6 +29,11 @@ from refimpl.trace import BROADCAST, Event, Trace
 ROW = 0.5  # inches per event row
 COLUMN = 2.9  # inches between lifelines
 FONT = 9.5
+DPI = 100  # a static diagram's resolution: 9.5-pt labels are 13 px, about the notebook's body text
+# JupyterLab shows a picture at most as wide as the output area (about 960 px in a 1400-px window with the
+# file browser open) and scales a wider one down. Pixels beyond MAX_WIDTH_PX are shrunk away on such a
+# screen, so a wide diagram is drawn at a lower dpi instead: the same size on screen, fewer bytes.
+MAX_WIDTH_PX = 1000
 SMALL = 7.5
 LOST_COLOR = "#c0392b"
 PALETTE = ["#1f5fa8", "#2e8b57", "#8e44ad", "#d35400", "#16a085", "#7f6000", "#34495e"]
@@ -177,8 +182,13 @@ def _figure(**options):
 def _new_figure(lay: Layout, title: str | None):
     width = max(6.5, COLUMN * max(len(lay.hosts) - 1, 1) + 3.2)
     height = 1.5 + ROW * max(len(lay.rows), 1) + (0.3 if title else 0)
-    fig = _figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig = _figure(figsize=(width, height), dpi=dpi_for(width), layout="constrained")
     return fig, fig.add_subplot()
+
+
+def dpi_for(width_inches: float) -> float:
+    """:data:`DPI`, or less for a figure so wide that it would be drawn wider than :data:`MAX_WIDTH_PX`."""
+    return min(DPI, MAX_WIDTH_PX / width_inches)
 
 
 def _setup_axes(ax, lay: Layout, title: str | None) -> list:
@@ -445,7 +455,7 @@ def animate_sequence(
     show_ports: bool = True,
     interval: int = 900,
     repeat: bool = False,
-    dpi: int = 100,
+    dpi: float | None = None,
     max_rows: int | None = 40,
 ):
     """A FuncAnimation that reveals one message per frame (frame k shows rows 0..k).
@@ -453,14 +463,15 @@ def animate_sequence(
     The figure is closed in pyplot, so a notebook shows only what you display:
     ``HTML(to_html_player(anim))``. The player stores the whole diagram once and
     reveals it row by row in the browser, so ``dpi`` defaults to the static
-    diagrams' 100 (their labels, their size); a movie writer (``anim.save``)
-    draws every frame as before.
+    diagrams' (:func:`dpi_for`: their labels, their size); a movie writer
+    (``anim.save``) draws every frame as before.
     """
     from matplotlib.animation import FuncAnimation
 
     trace, hidden = clip(trace, hosts, max_rows)
     fig, ax = _new_figure(layout(trace, hosts), title)
-    fig.set_dpi(dpi)
+    if dpi is not None:
+        fig.set_dpi(dpi)
     lay, _, per_row = _draw(trace, ax, hosts, title, show_ports)
     _mention_hidden(ax, hidden)
     band = ax.axhspan(-0.45, 0.4, color="#ffe9a8", alpha=0.55, zorder=0, gid="highlight")
@@ -542,7 +553,7 @@ def side_by_side(
     columns = max(len(lay_a.hosts), len(lay_b.hosts))
     width = 2 * max(6.0, COLUMN * 0.85 * max(columns - 1, 1) + 2.6)
     height = 1.8 + ROW * max(len(lay_a.rows), len(lay_b.rows), 1)
-    fig = _figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig = _figure(figsize=(width, height), dpi=dpi_for(width), layout="constrained")
     ax_a, ax_b = fig.subplots(1, 2)
     _draw(trace_a, ax_a, hosts, titles[0], show_ports)
     _draw(trace_b, ax_b, hosts, titles[1], show_ports)
