@@ -85,3 +85,17 @@ def test_a_saved_stepper_shows_its_diagram_and_a_stored_animation_plays(served, 
         time.sleep(0.1)
     assert len(shown) >= 3, "the stored animation did not play on from its first frame"
     assert offline.external == []
+
+
+def test_the_index_leads_to_a_lesson_and_the_lesson_back_and_on(served, offline):
+    dest, base = served
+    page = offline.page
+    page.goto(f"{base}/index.html", wait_until="load")
+    page.get_by_role("link", name="Start here").click()
+    page.wait_for_url(f"{base}/notebooks/00_start_here.html")
+    assert "00 Start here" in page.title() or "Start here" in page.inner_text("h1")
+    page.locator("a[href='01_dhcp_message.html']").first.click()
+    page.wait_for_url(f"{base}/notebooks/01_dhcp_message.html")
+    page.get_by_role("link", name="The course").first.click()
+    page.wait_for_url(f"{base}/index.html")
+    assert offline.external == []
