@@ -30,6 +30,10 @@ scenario                 what it shows
 ``jail_escape``          ``..`` and a symbolic link cannot leave the user's root
 ``bounce``               PORT to a third host (RFC 2577 §2), refused by our policy
                          (``permit=True`` shows the attack it prevents)
+``resume``               a download cut after some bytes, finished later with SIZE,
+                         MDTM and REST (RFC 3659 §3-§5)
+``fxp``                  server to server (FXP): PASV to one server, PORT with its address
+                         to the other; refused by our policy unless ``permit=True``
 ``diagnose_port_through_nat``  a diagnosis run (issue 12): active mode through a NAT without
                          an FTP helper; the listing never arrives (:mod:`refimpl.diagnosis`)
 =======================  ============================================================
@@ -48,10 +52,12 @@ from refimpl.jail import JailedFS
 from refimpl.sim.network import Network
 from refimpl.trace import Trace
 
-from .describe import DATA_FLOW
+from .client import ReplyParser
+from .datachannel import format_host_port, parse_227
+from .describe import CONTROL_FLOW, DATA_FLOW
 from .events import Done
 from .session import ServerConfig
-from .sim_glue import FtpClientHost, FtpServerHost, ScriptedClient, add_ftp_helper, control_only
+from .sim_glue import FtpClientHost, FtpServerHost, ScriptedClient, add_ftp_helper, control_only, register
 from .users import UserDB, user_line
 
 EPOCH = calendar.timegm((2026, 11, 23, 9, 0, 0))
@@ -418,6 +424,190 @@ def conversation(lines: list[str], seed: int = 1) -> FtpRun:
     _server(run, net.host("server", lan, ip="192.0.2.1/24"))
     run.clients["client"] = ScriptedClient(net.host("client", lan, ip="192.0.2.10/24"), "192.0.2.1", lines)
     return _finish(run, 60)
+
+
+BIG = bytes(i * 7 % 251 for i in range(10_000))
+"""The file ``resume`` downloads: 10 000 bytes that are not all the same (a wrong offset shows)."""
+
+
+class _KilledClient(FtpClientHost):
+    """A client program that dies once it holds ``cut`` bytes of the download.
+
+    Its sockets close (the kernel sends FIN for a killed process); what it
+    received so far stays on its disk in :attr:`partial`, like a ``.part`` file."""
+
+    def __init__(self, *args, cut: int, **kw):
+        super().__init__(*args, **kw)
+        self.cut, self.partial = cut, b""
+
+    def _attach(self, conn) -> None:
+        super()._attach(conn)
+        deliver = conn.on_data
+
+        def on_data(c, data: bytes) -> None:
+            if self.partial:
+                return  # dead already: what still arrives is lost
+            deliver(c, data)
+            if len(self.client.data) >= self.cut:
+                self.partial = bytes(self.client.data)
+                self.net.note(self.host, "client killed:", f"after {len(self.partial)} bytes")
+                for conn in (self.data, self.control):
+                    conn.on_data = conn.on_close = conn.on_error = None
+                    conn.close()
+
+        conn.on_data = on_data
+
+
+def resume(cut: int = 3 * 1460, seed: int = 1) -> FtpRun:
+    """A download cut short, then resumed (RFC 3659 §5, "REST STREAM").
+
+    alice starts ``RETR big.bin`` (:data:`BIG`, 10 000 bytes); her client dies
+    once it has ``cut`` bytes. Five seconds later she connects again, asks
+    ``SIZE`` (RFC 3659 §4) and ``MDTM`` (§3) to see that the file is still the
+    same, sends ``REST <bytes she has>`` (350) and ``RETR``: the server sends
+    the rest only. ``run.resumed`` is the joined file, ``run.partial`` the part
+    the first attempt kept. (What ``curl -C -`` and ``wget -c`` do.)
+    """
+    net, lan = _lan(seed)
+    run = FtpRun("resume", net, story="a download cut short, finished with REST")
+    _server(run, net.host("server", lan, ip="192.0.2.1/24"))
+    with open(os.path.join(run.site.name, "root/home/alice/big.bin"), "wb") as f:
+        f.write(BIG)
+    os.utime(os.path.join(run.site.name, "root/home/alice/big.bin"), (FILE_TIME, FILE_TIME))
+    host = net.host("client", lan, ip="192.0.2.10/24")
+    first = _KilledClient(host, "192.0.2.1", cut=cut)
+    run.clients["first"] = first.connect()
+    first.login("alice", PASSWORDS["alice"])
+    first.retr("big.bin")
+    again = FtpClientHost(host, "192.0.2.1")
+    run.clients["again"] = again
+
+    def start_again() -> None:
+        again.connect()
+        again.login("alice", PASSWORDS["alice"])
+        again.command("TYPE I")  # SIZE counts the bytes of a TYPE I transfer (RFC 3659 §4)
+        again.client.type = "I"  # the client core need not send it again before RETR
+        again.command("SIZE big.bin")
+        again.command("MDTM big.bin")
+        again.retr("big.bin", rest=len(first.partial))
+        again.quit()
+
+    net.call_at(5.0, start_again)
+    _finish(run, 60)
+    done = [r for r in again.results if r.name == "RETR" and getattr(r, "data", None) is not None]
+    run.partial = first.partial
+    run.resumed = first.partial + (bytes(done[0].data) if done else b"")
+    return run
+
+
+class FxpClient:
+    """One client, two control connections: it makes two servers move a file between them (FXP).
+
+    ``steps`` are ``(server, line)`` pairs; a line may be a function of the
+    replies so far (the PORT for server B is made from server A's 227). Each
+    step is sent after the final reply to the one before on the same server,
+    except a transfer command (STOR, RETR), after which its 150 is enough:
+    the other server's command must follow while this one waits for data.
+    """
+
+    def __init__(self, host, servers: dict[str, str], steps: list):
+        self.host, self.steps = host, list(steps)
+        self.replies: list[tuple[str, object]] = []  # (server, Reply)
+        self.parsers = {name: ReplyParser() for name in servers}
+        self.waiting: str | None = None
+        register(host.net)
+        self.control = {
+            name: host.tcp.connect((ip, 21), flow=CONTROL_FLOW, on_data=functools.partial(self._data, name))
+            for name, ip in servers.items()
+        }
+        self.greeted: set[str] = set()
+
+    def _data(self, name: str, conn, data: bytes) -> None:
+        for reply in self.parsers[name].feed(data):
+            self.replies.append((name, reply))
+            if reply.code == 220 and name not in self.greeted:
+                self.greeted.add(name)
+                if self.greeted == set(self.control):
+                    self._next()
+            elif name == self.waiting and (reply.code >= 200 or self.transfer_started(reply)):
+                self._next()
+
+    @staticmethod
+    def transfer_started(reply) -> bool:
+        return reply.code in (125, 150)
+
+    def last(self, name: str, code: int):
+        """The last reply ``code`` from server ``name``."""
+        return next(r for n, r in reversed(self.replies) if n == name and r.code == code)
+
+    def _next(self) -> None:
+        if not self.steps:
+            self.waiting = None
+            return
+        name, line = self.steps.pop(0)
+        if callable(line):
+            try:
+                line = line(self)
+            except (StopIteration, ValueError) as exc:  # a step failed: say goodbye to both
+                self.host.net.note(self.host, "FXP client gives up:", str(exc) or "no such reply")
+                self.steps = [(server, "QUIT") for server in self.control]
+                name, line = self.steps.pop(0)
+        self.waiting = name
+        conn = self.control[name]
+        if conn.state == "ESTABLISHED":
+            conn.send((line + "\r\n").encode())
+
+
+def fxp(permit: bool = False, seed: int = 1) -> FtpRun:
+    """Server to server (FXP): the client copies ``/pub/hello.txt`` from server A to server B.
+
+    It sends PASV to A (192.0.2.1) and gives A's address and port to B
+    (192.0.2.2) with PORT, then STOR on B and RETR on A: B connects to A and the
+    file goes from A to B; the client (192.0.2.10) carries no byte of it. It is
+    the bounce attack's PORT (RFC 2577 §2) used on purpose: with ``permit=False``
+    (our policy, vsftpd's ``port_promiscuous=NO``, pyftpdlib's
+    ``permit_foreign_addresses=False``) B answers the PORT with 500 and nothing
+    moves. ``permit=True`` sets ``permit_foreign_addresses`` on both servers
+    (A must also take a data connection from B, not from its client).
+    """
+    net, lan = _lan(seed)
+    run = FtpRun(f"fxp[{'permitted' if permit else 'refused'}]", net, story="a file from server A to server B")
+    server_a = _server(run, net.host("A", lan, ip="192.0.2.1/24"), permit_foreign_addresses=permit)
+    site_a = run.site
+    run.server_b = _server(run, net.host("B", lan, ip="192.0.2.2/24"), permit_foreign_addresses=permit)
+    run.site_b, run.site, run.server = run.site, site_a, server_a
+
+    def port_of_a(client: FxpClient) -> str:
+        return "PORT " + format_host_port(*parse_227(client.last("A", 227).text))
+
+    def stor_if_port_taken(client: FxpClient) -> str:
+        if client.replies[-1][1].code != 200:
+            raise ValueError(f"B refused the PORT: {client.replies[-1][1].code}")
+        return "STOR copy.txt"
+
+    steps = [
+        ("A", "USER anonymous"),
+        ("A", "PASS fxp@example.org"),
+        ("A", "TYPE I"),
+        ("B", "USER alice"),
+        ("B", f"PASS {PASSWORDS['alice']}"),
+        ("B", "TYPE I"),
+        ("A", "PASV"),
+        ("B", port_of_a),
+        ("B", stor_if_port_taken),
+        ("A", "RETR /pub/hello.txt"),
+        ("B", "NOOP"),
+        ("A", "QUIT"),
+        ("B", "QUIT"),
+    ]
+    client = FxpClient(net.host("client", lan, ip="192.0.2.10/24"), {"A": "192.0.2.1", "B": "192.0.2.2"}, steps)
+    run.clients["client"] = client
+    try:
+        _finish(run, 60)
+        run.files_b = _snapshot(os.path.join(run.site_b.name, "root"))
+    finally:
+        run.site_b.cleanup()
+    return run
 
 
 # ---------------------------------------------------------------------------
