@@ -195,6 +195,64 @@ UNITS: tuple[Unit, ...] = (
         ),
     ),
     Unit(
+        "08",
+        "The application layer: DNS and DDNS, HTTP, Telnet, SSH, RDP",
+        "08_application_layer.ipynb",
+        "08_application_layer.ipynb",
+        (
+            _o(
+                "say which port and transport each protocol of the map uses and who connects to whom; tell "
+                "well-known from ephemeral ports (RFC 6335 §6)"
+            ),
+            _o(
+                "build a DNS query byte by byte: the header's ID, flags and counts, the question's labels, QTYPE "
+                "and QCLASS (RFC 1035 §4.1.1, §4.1.2, §3.1)",
+                "08-query",
+            ),
+            _o(
+                "read a response's names by following compression pointers, a pointer to a pointer included, and "
+                "refuse a pointer that loops (RFC 1035 §4.1.4)",
+                "08-names",
+                "08-jumps",
+            ),
+            _o(
+                "predict a response's size and whether UDP truncates it, without EDNS (512 octets) and with an "
+                "EDNS payload size, and say that the resolver then asks again over TCP (RFC 1035 §4.2.1, "
+                "RFC 6891 §6.2.3, RFC 2181 §9, RFC 7766 §5)",
+                "08-predict-tc",
+            ),
+            _o(
+                "tell recursion from iteration and read a referral (RFC 1034 §4.3.1); say why a zone transfer "
+                "uses TCP (RFC 5936)"
+            ),
+            _o(
+                "follow a lease into signed DNS UPDATEs, explain the DHCID rule (RFC 2136, RFC 4703), and why "
+                "TSIG and not the source address authorizes an UPDATE (RFC 2136 §8.1, RFC 8945)",
+                "08-why-tsig",
+            ),
+            _o(
+                "read an HTTP/1.1 exchange: the eight methods, the five status classes, a persistent connection "
+                "and Connection: close (RFC 9110 §9, §15; RFC 9112 §9.3, §9.6)"
+            ),
+            _o(
+                "split a Telnet stream into NVT text, option negotiation and subnegotiation, doubled IAC bytes "
+                "included (RFC 854, RFC 855)",
+                "08-telnet",
+            ),
+            _o(
+                "find the clear-text password in an FTP capture and in a Telnet login, and show that SSH "
+                "encrypts everything after NEWKEYS (RFC 959 §4.1.1, RFC 854, RFC 4253 §7.3)",
+                "08-ftp-password",
+                "08-telnet-login",
+            ),
+            _o(
+                "read SSH's version lines and KEXINIT lists and apply the negotiation rule; compression is "
+                "optional (RFC 4253 §4.2, §6.2, §7.1)"
+            ),
+            _o("lay out the first bytes of an RDP connection: TPKT, X.224 Connection Request ([MS-RDPBCGR] §2.2.1.1)"),
+        ),
+    ),
+    Unit(
         "09",
         "DHCP options: what configures a host, and DHCPv6",
         "09_dhcp_options.ipynb",
