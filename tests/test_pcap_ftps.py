@@ -29,7 +29,7 @@ def check_ftps(path: Path, port: int) -> None:
     kinds = [e.kind for e in explicit]
     # explicit: in clear up to the client's AUTH TLS and the server's 234 (RFC 4217 §4), then only records
     auth = kinds.index("AUTH")
-    assert explicit[auth].summary == "AUTH TLS" and "234" in kinds
+    assert explicit[auth].message == "AUTH TLS" and "234" in kinds
     after = [e for e in explicit[kinds.index("234") + 1 :]]
     assert after and all(e.kind == "TLS" for e in after)
     assert after[0].message.content_type == 22 and after[0].src == "client"  # the ClientHello: a handshake record

@@ -69,7 +69,10 @@ def _events(conn: Connection, name: str, flow: str) -> list[Event]:
                 text = piece.decode("latin-1").rstrip("\r\n")
                 word = text.split(" ", 1)[0]
                 kind = text[:3] if text[:3].isdigit() else word.upper() if word.isalpha() else "line"
-                events.append(_event(conn, name, when, from_client, kind, text, message=text, flow=flow))
+                summary = (
+                    text[3:].lstrip(" ") if kind == text[:3] else text[len(word) :].strip() if kind != "line" else text
+                )
+                events.append(_event(conn, name, when, from_client, kind, summary.strip(), message=text, flow=flow))
     return events
 
 

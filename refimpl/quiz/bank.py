@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 
-from refimpl.quiz import app_tour, dns_tour, host_options, security
+from refimpl.quiz import app_tour, dns_tour, ftp_today, host_options, security
 from refimpl.quiz.question import Choice, Number, Question, Short
 
 #: The questions of the classic DHCP Wireshark lab, as topic tags.
@@ -674,6 +674,7 @@ QUESTIONS: tuple[Question, ...] = (
 QUESTIONS += host_options.QUESTIONS  # lesson 09's, kept in a module of their own
 QUESTIONS += security.QUESTIONS  # lesson 10's, kept in a module of their own
 QUESTIONS += dns_tour.QUESTIONS + app_tour.QUESTIONS  # lesson 08's: DNS and DDNS; HTTP, Telnet, SSH, RDP
+QUESTIONS += ftp_today.QUESTIONS  # lesson 11's, kept in a module of their own
 
 BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
 
