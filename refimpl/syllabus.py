@@ -304,6 +304,28 @@ UNITS: tuple[Unit, ...] = (
             _o("tell split pools from failover, and which failover protocol is an RFC (RFC 8156)"),
         ),
     ),
+    Unit(
+        "11",
+        "FTP today, and IPv6",
+        "11_ftp_today_and_ipv6.ipynb",
+        None,
+        (
+            _o("resume a cut-off download with SIZE and REST, and say what the 350 reply means (RFC 3659 §4, §5)"),
+            _o(
+                "tell explicit FTPS (AUTH TLS, PBSZ, PROT: RFC 4217) from implicit FTPS on port 990, and show from "
+                "a capture what stays readable after AUTH TLS"
+            ),
+            _o("say why SFTP is not FTP: an SSH subsystem (RFC 4254 §6.5), one encrypted connection"),
+            _o(
+                "trace an FXP transfer between two servers and say why the defence against the bounce attack "
+                "refuses it (RFC 2577 §2)"
+            ),
+            _o(
+                "say what EPRT and EPSV carry that PORT and PASV cannot, and why EPSV passes a NAT (RFC 2428); "
+                "outline DHCPv6 against SLAAC (RFC 8415, RFC 4862)"
+            ),
+        ),
+    ),
 )
 
 
