@@ -214,9 +214,10 @@ QUESTIONS: tuple[Question, ...] = (
         ),
         answer=0,
         why=(
-            f'RFC 4703 (abstract): "{RFC4703_ABSTRACT}" Its rule (RFC 4703 §5.3.1, §5.3.2): add the name only if it is not '
-            "in use, else replace the address only if the DHCID beside it is this client's. The rival's "
-            "DHCID differs, so its second UPDATE fails (NXRRSET), and RFC 2136 (abstract): "
+            f'RFC 4703 (abstract): "{RFC4703_ABSTRACT}" Its rule (RFC 4703 §5.3.1, §5.3.2): '
+            "add the name only if it is not in use, else replace the address only if the DHCID beside it "
+            "is this client's. The rival's DHCID differs, so its second UPDATE fails (NXRRSET), and "
+            "RFC 2136 (abstract): "
             f'"{RFC2136_ATOMIC}"'
         ),
         covers=("ddns", "dhcid"),
