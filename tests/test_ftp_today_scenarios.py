@@ -43,3 +43,11 @@ def test_fxp_permitted_the_file_goes_from_a_to_b_not_through_the_client():
     syn = next(e for e in data if e.kind == "SYN")
     assert (syn.src, syn.src_port) == ("B", 20)  # B is the active side: it connects from port 20 (RFC 959 §3.2)
     assert codes(run, "A").count(226) == 1 and codes(run, "B").count(226) == 1
+
+
+def test_the_security_commands_of_ftps_get_502_and_are_not_in_the_command_table():
+    from refimpl.ftp.commands import COMMANDS, NO_TLS
+
+    assert not set(NO_TLS) & set(COMMANDS)
+    run = scenarios.conversation(["AUTH TLS", "PBSZ 0", "PROT P", "CCC", "QUIT"])
+    assert [r.code for r in run.client.replies] == [220, 502, 502, 502, 502, 221]

@@ -16,7 +16,7 @@ import pytest
 
 from refimpl.capture import record_ftps
 from refimpl.ftp import scenarios
-from refimpl.ftp.commands import COMMANDS, NOT_IMPLEMENTED
+from refimpl.ftp.commands import COMMANDS, NO_TLS
 from refimpl.ftp.datachannel import parse_227
 from refimpl.quiz import bank
 
@@ -146,7 +146,7 @@ def test_size_answered_in_type_i_only_as_the_prose_says(nb):
 
 
 def test_auth_gets_502_and_the_lesson_calls_it_policy(nb):
-    assert {"AUTH", "PBSZ", "PROT"} <= set(NOT_IMPLEMENTED) and not {"AUTH", "PBSZ", "PROT"} & set(COMMANDS)
+    assert {"AUTH", "PBSZ", "PROT"} <= set(NO_TLS) and not {"AUTH", "PBSZ", "PROT"} & set(COMMANDS)
     run = scenarios.conversation(["AUTH TLS", "QUIT"])
     assert [r.code for r in run.client.replies][:2] == [220, 502]
     assert "This is our policy" in prose(nb)

@@ -82,10 +82,12 @@ COMMANDS: dict[str, CommandSpec] = {
     ]
 }
 
-#: Verbs deliberately left out: they get 502 (command not implemented). RFC 959's, and the
-#: security extensions of RFC 2228 that FTPS uses (RFC 4217 §4, §8-§9): our policy, a teaching
-#: server whose clear-text control connection is the point of lessons 05-06.
-NOT_IMPLEMENTED = ("ACCT", "SMNT", "REIN", "STOU", "ALLO", "SITE", "AUTH", "PBSZ", "PROT", "CCC")
+#: RFC 959 verbs deliberately left out: they get 502 (command not implemented).
+NOT_IMPLEMENTED = ("ACCT", "SMNT", "REIN", "STOU", "ALLO", "SITE")
+
+#: The security commands of RFC 2228 that FTPS uses (RFC 4217): 502 as well. Our policy: a teaching
+#: server whose clear-text control connection is the point of lessons 05-06 (lesson 11 shows FTPS).
+NO_TLS = ("AUTH", "PBSZ", "PROT", "CCC")
 
 #: Commands that need a data connection (RFC 959 §3.2).
 DATA_COMMANDS = ("RETR", "STOR", "APPE", "LIST", "NLST", "MLSD")

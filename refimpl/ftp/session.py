@@ -64,7 +64,8 @@ from refimpl.jail import JailedFS, JailError
 
 from . import listing
 from .ascii import FromNetwork, ToNetwork
-from .commands import COMMANDS, DATA_COMMANDS, DATA_SETUP, FEATURES, LISTINGS, NOT_IMPLEMENTED
+from .commands import COMMANDS, DATA_COMMANDS, DATA_SETUP, FEATURES, LISTINGS, NO_TLS
+from .commands import NOT_IMPLEMENTED as RFC959_LEFT_OUT
 from .datachannel import (
     DataChannelError,
     format_227,
@@ -78,6 +79,10 @@ from .events import Close, CloseData, DataConnect, DataListen, Log, Reply, SendD
 from .guard import Guard
 from .users import Account, UserDB
 from .xferlog import command_line, xferlog_line
+
+#: Verbs answered 502 (command not implemented): RFC 959's that we leave out, and the TLS commands of
+#: FTPS (RFC 2228, RFC 4217), which this teaching server does not offer (our policy; lesson 11).
+NOT_IMPLEMENTED = RFC959_LEFT_OUT + NO_TLS
 
 
 @dataclass
