@@ -9,16 +9,8 @@ tests/test_app_tour.py checks that the lesson's cells quote the same words.
 
 from __future__ import annotations
 
-import zlib
-
-from refimpl.quiz.question import Choice, Number, Question
-
-
-def _choice(*, options: tuple[str, ...], answer: int, **fields) -> Choice:
-    """As the bank's: the options turned round by an amount taken from the id (the same on every run)."""
-    turn = zlib.crc32(fields["id"].encode()) % len(options)
-    return Choice(options=options[turn:] + options[:turn], answer=(answer - turn) % len(options), **fields)
-
+from refimpl.quiz.question import Number, Question
+from refimpl.quiz.question import turned_choice as _choice
 
 RFC9110_METHODS = "All general-purpose servers MUST support the methods GET and HEAD. All other methods are OPTIONAL."
 RFC9110_HEAD = "The HEAD method is identical to GET except that the server MUST NOT send content in the response."

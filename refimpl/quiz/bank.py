@@ -11,10 +11,9 @@ Ids start with the lesson's number, so ``01-transport`` is asked in lesson 01.
 
 from __future__ import annotations
 
-import zlib
-
 from refimpl.quiz import app_tour, dns_tour, ftp_today, host_options, security
-from refimpl.quiz.question import Choice, Number, Question, Short
+from refimpl.quiz.question import Number, Question, Short
+from refimpl.quiz.question import turned_choice as _choice
 
 #: The questions of the classic DHCP Wireshark lab, as topic tags.
 WIRESHARK_LAB = (
@@ -34,14 +33,6 @@ WIRESHARK_LAB = (
     "release",
     "arp-check",
 )
-
-
-def _choice(*, options: tuple[str, ...], answer: int, **fields) -> Choice:
-    """A Choice with its options turned round by an amount taken from its id, so the right answer is not
-    always the option written first or second (the same on every run: the stored outputs stay the same)."""
-    turn = zlib.crc32(fields["id"].encode()) % len(options)
-    turned = options[turn:] + options[:turn]
-    return Choice(options=turned, answer=(answer - turn) % len(options), **fields)
 
 
 _PORTS_QUOTE = (

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import re
+import zlib
 from dataclasses import dataclass
 
 LETTERS = "ABCDEFGH"
@@ -188,3 +189,14 @@ def static_text(question: Question) -> str:
         lines += [f"  {LETTERS[i]}. {option}" for i, option in enumerate(question.options)]
     lines += [question.how_to_answer(), f"Answer (try first): {question.answer_text()}. {question.why}"]
     return "\n".join(lines)
+
+
+def turned_choice(*, options: tuple[str, ...], answer: int, **fields) -> Choice:
+    """A Choice with its options turned round by an amount taken from its id, so the right answer is not
+    always the option written first or second (the same on every run: the stored outputs stay the same).
+
+    ``options`` are written right answer wherever the author likes, ``answer`` its index there; the
+    lesson shows them turned."""
+    turn = zlib.crc32(fields["id"].encode()) % len(options)
+    turned = options[turn:] + options[:turn]
+    return Choice(options=turned, answer=(answer - turn) % len(options), **fields)

@@ -9,16 +9,8 @@ practice and quote the RFC text nearest to it.
 
 from __future__ import annotations
 
-import zlib
-
-from refimpl.quiz.question import Choice, Number, Question
-
-
-def _choice(*, options: tuple[str, ...], answer: int, **fields) -> Choice:
-    """As the bank's: the options turned round by an amount taken from the id (the same on every run)."""
-    turn = zlib.crc32(fields["id"].encode()) % len(options)
-    return Choice(options=options[turn:] + options[:turn], answer=(answer - turn) % len(options), **fields)
-
+from refimpl.quiz.question import Number, Question
+from refimpl.quiz.question import turned_choice as _choice
 
 QUESTIONS: tuple[Question, ...] = (
     _choice(
