@@ -62,9 +62,9 @@ bench: $(STAMP)
 release: $(STAMP)
 	$(PY) -m refimpl release solutions exercises
 
-# The course as a static web site (no solutions, nothing fetched from the internet): open build/site/index.html
+# The course as a static web site (no solutions, nothing fetched from the internet): open site/index.html
 site: $(STAMP)
-	$(PY) -m refimpl site build/site
+	$(PY) -m refimpl site site
 
 # After editing lessons: make refresh NB="notebooks/03_dhcp_lease_life.ipynb solutions/03_dhcp_lease_life.ipynb"
 refresh: $(STAMP)
@@ -72,4 +72,4 @@ refresh: $(STAMP)
 	$(PY) -m refimpl release solutions exercises
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build site *.egg-info

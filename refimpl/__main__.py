@@ -16,7 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grade": ("refimpl.grading.grade", "grade student notebooks against an assignment (sandboxed)"),
     "check": ("refimpl.grading.check", "self-check a saved exercise notebook against its public checks"),
     "student-release": ("refimpl.grading.student_release", "write the course as students get it (no solutions)"),
-    "site": ("refimpl.site.build", "write the course as a static web site (no solutions), default build/site"),
+    "site": ("refimpl.site.build", "write the course as a static web site (no solutions), default site/"),
     "refresh": ("refimpl.grading.refresh", "re-run edited notebooks and store them tidy (for nbval)"),
     "bench": ("refimpl.bench", "run the benchmarks and print ratios against the peers"),
     "dhcp-server": ("refimpl.cli.dhcp", "run the DHCP server on a real interface"),

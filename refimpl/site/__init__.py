@@ -1,6 +1,6 @@
 """The course as a static web site: read it without installing anything.
 
-``python -m refimpl site`` (``make site``) writes ``build/site/``: every lesson
+``python -m refimpl site`` (``make site``) writes ``site/``: every lesson
 and exercise as an HTML page with the outputs the notebooks store, for a
 reader on GitHub Pages, a school's web server or a laptop without Python.
 

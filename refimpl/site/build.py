@@ -1,4 +1,4 @@
-"""``python -m refimpl site [DIR]``: write the course as a static web site (default ``build/site``).
+"""``python -m refimpl site [DIR]``: write the course as a static web site (default ``site/``).
 
 What is published, and where (the site keeps the course's folders, so a link
 between notebooks keeps working once ``.ipynb`` becomes ``.html``)::
@@ -265,7 +265,7 @@ def build(dest: Path, root: Path = ROOT) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m refimpl site", description=__doc__.split("\n")[0])
-    parser.add_argument("dest", nargs="?", default=str(ROOT / "build" / "site"), help="folder to write")
+    parser.add_argument("dest", nargs="?", default=str(ROOT / "site"), help="folder to write")
     args = parser.parse_args(argv)
     dest = Path(args.dest)
     problems = build(dest)
