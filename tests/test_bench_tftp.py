@@ -71,7 +71,8 @@ def test_run_output_lines_parse_and_nothing_is_left(tmp_path, monkeypatch):
     """The section's lines with tiny sizes: a row per server and block size, the ratios; temp dir gone."""
     need_tools()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    lines = tftp.run(size=300_000, rounds=2, crowd_clients=5, crowd_rounds=1)
+    # 2 MB: long enough (a quarter of a second) for tftpd-hpa's child to show in clock ticks
+    lines = tftp.run(size=2_000_000, rounds=2, crowd_clients=5, crowd_rounds=1)
     row = re.compile(
         r"^  (512|1428|CROWD)\s+(ours|tftpd-hpa)\s+best\s+([\d.]+) (MB/s|files/s)\s+"
         r"median\s+([\d.]+) \4\s+\((\d+) runs\)"
@@ -85,8 +86,33 @@ def test_run_output_lines_parse_and_nothing_is_left(tmp_path, monkeypatch):
         assert int(runs) == (1 if label == "CROWD" else 2)
     ratios = [line for line in lines if "ratio ours/tftpd-hpa:" in line]
     assert len(ratios) == 3 and all(re.search(r": [\d.]+ best, [\d.]+ median$", line) for line in ratios)
+    per_block = re.compile(
+        r"^  (512|1428)\s+per block \(median\): round trip ours ([\d.]+) us, tftpd-hpa ([\d.]+) us; "
+        r"server CPU ours ([\d.]+) us, tftpd-hpa ([\d.]+) us \(our core alone ([\d.]+) us\)$"
+    )
+    costs = [m.groups() for m in map(per_block.match, lines) if m]
+    assert [label for label, *_ in costs] == ["512", "1428"], lines
+    for _, *figures in costs:
+        trip_ours, trip_hpa, cpu_ours, cpu_hpa, core = map(float, figures)
+        assert trip_ours > 0 and trip_hpa > 0 and core > 0
+        assert cpu_ours > core  # the core is a part of our server's CPU, never all of it
+        assert cpu_hpa > 0  # tftpd-hpa's CPU is in its per-transfer child: counted, not zero
     assert not any("skipped" in line or "failed" in line for line in lines), lines
     assert os.listdir(tmp_path) == []
+
+
+def test_core_cost_is_per_block_and_checks_the_transfer_ended():
+    small, big = tftp.core_cost(512, size=100_000), tftp.core_cost(1428, size=100_000)
+    assert 0 < small < 1e-3 and 0 < big < 1e-3  # microseconds a block, not milliseconds
+    assert tftp.blocks_of(100_000, 512) == 196 and tftp.blocks_of(1024, 512) == 3  # an empty last block
+
+
+def test_per_block_line():
+    line = tftp.per_block_line("512", {"ours": [80e-6, 90e-6, 70e-6], "tftpd-hpa": [60e-6]}, {"ours": [4e-5]}, 4.2e-6)
+    assert line == (
+        "  512     per block (median): round trip ours 80.0 us, tftpd-hpa 60.0 us;"
+        " server CPU ours 40.0 us (our core alone 4.2 us)"
+    )
 
 
 def test_ratio_line():

@@ -139,6 +139,15 @@ class TransferSocket:
         self.carry_out(self.transfer.start(now=self.loop.time()))
 
     def _readable(self) -> None:
+        """Read what has come, up to ``BATCH`` datagrams; stop after the first one that we answered.
+
+        Why stop there: in lock-step the peer sends its next packet only once it has
+        our answer, so another ``recvfrom`` now would find nothing and fail, at the
+        cost of a system call and an exception on every block. Nothing is missed: the
+        selector is level-triggered, so a datagram already queued wakes us again at
+        once. Inside a window (RFC 7440) a receiver answers only the window's last
+        block, so it reads the whole window in one wake-up.
+        """
         for _ in range(BATCH):  # bounded, so one busy transfer cannot starve the others
             if self.closed:
                 return
@@ -156,7 +165,8 @@ class TransferSocket:
                     "%s: internal error on a %d-byte datagram from %s", self.name, len(data), address[:2]
                 )
                 continue
-            self.carry_out(effects)
+            if self.carry_out(effects):
+                return
 
     def _on_timer(self) -> None:
         self.timer = self.timer_at = None
@@ -170,17 +180,22 @@ class TransferSocket:
             self.timeouts += 1
         self.carry_out(effects)
 
-    def carry_out(self, effects: list) -> None:
-        """Do what the core said, then set the timer or, if the transfer is over, close."""
+    def carry_out(self, effects: list) -> bool:
+        """Do what the core said, then set the timer or, if the transfer is over, close.
+
+        True if it sent something (or closed): the caller's cue to stop reading for now."""
+        sent = False
         for effect in effects:
-            if isinstance(effect, Send):
+            if type(effect) is Send:
                 self.send(effect)
-            elif isinstance(effect, Note):
+                sent = True
+            elif type(effect) is Note:
                 self.log.debug("%s: %s", self.name, effect.text)
         if self.transfer.finished:
             self.close()
-        else:
-            self.arm()
+            return True
+        self.arm()
+        return sent
 
     def send(self, effect: Send) -> None:
         try:

@@ -90,6 +90,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 from typing import BinaryIO
 
 from .options import OptionRefused, Settings, client_accepts
@@ -105,12 +106,17 @@ Address = tuple[str, int]
 
 @dataclass(frozen=True)
 class Send:
-    """Send ``packet`` (already encoded as ``data``) to ``to``."""
+    """Send ``packet`` to ``to``; ``data`` is its bytes.
+
+    The bytes are made once, the first time a driver asks, and kept: a block that
+    a timeout sends again is not encoded twice. (``cached_property`` stores them
+    beside the fields, so the effect stays frozen and compares by its fields.)
+    """
 
     packet: Packet
     to: Address
 
-    @property
+    @cached_property
     def data(self) -> bytes:
         return self.packet.encode()
 
