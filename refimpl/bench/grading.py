@@ -12,6 +12,7 @@ class size.
 
 from __future__ import annotations
 
+import copy
 import csv
 import os
 import subprocess
@@ -64,19 +65,36 @@ def _bare_nbval_seconds(paths: list[str], workdir: Path) -> float:
     return time.perf_counter() - started
 
 
+def _with_id(solution, student_id: str) -> str:
+    """The solution as a student hands it in: with their own id in ``Variant(..., student=...)``."""
+    from refimpl.grading import notebook
+    from refimpl.variant import PLACEHOLDER
+
+    own = notebook.nbformat.from_dict(copy.deepcopy(dict(solution)))
+    for cell in own.cells:
+        if cell.cell_type == "code":
+            cell.source = cell.source.replace(f'student="{PLACEHOLDER}"', f"student={student_id!r}")
+    return notebook.nbformat.writes(own)
+
+
 def run() -> list[str]:
     from refimpl.grading import notebook
 
     count = int(os.environ.get("COURSE_BENCH_GRADING_N", "100"))
     assignment = _assignment()
-    exercise_text = notebook.nbformat.writes(notebook.exercise_from(notebook.read(assignment)))
-    solution_text = assignment.read_text(encoding="utf-8")
+    solution = notebook.read(assignment)
+    exercise_text = notebook.nbformat.writes(notebook.exercise_from(solution))
+    # What a correct submission scores: every check's points. Written answers wait for the teacher,
+    # so they are not part of it.
+    auto_points = sum(check.points for check in notebook.checks(solution))
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         workdir = Path(tmp)
         paths = []
         for i in range(count):
             path = workdir / f"student{i:03d}.ipynb"
-            path.write_text(solution_text if i % 2 == 0 else exercise_text, encoding="utf-8")
+            # A correct student names their own id, so that per-student checks draw their own inputs
+            # (a copy of one id's answers would score 0 there, by design).
+            path.write_text(_with_id(solution, path.stem) if i % 2 == 0 else exercise_text, encoding="utf-8")
             paths.append(str(path))
         started = time.perf_counter()
         done = subprocess.run(
@@ -102,11 +120,12 @@ def run() -> list[str]:
         grades = workdir / "grades.csv"
         rows = list(csv.DictReader(grades.open(encoding="utf-8"))) if grades.exists() else []
         bare = _bare_nbval_seconds(paths, workdir)
-    full = sum(1 for r in rows if r.get("score") == r.get("max_score"))
+    full = sum(1 for r in rows if r.get("score") and float(r["score"]) == auto_points)
     lines = [
         f"grade {count} submissions of {assignment.name} with --jobs 2, sandboxed: {seconds:.1f} s "
         f"({seconds / max(count, 1):.2f} s per submission, {count / seconds * 60:.0f} per minute; goal <= 211 s)",
-        f"   rows {len(rows)}, full marks {full} (expected {(count + 1) // 2}), exit code {done.returncode}",
+        f"   rows {len(rows)}, full marks of the checks ({auto_points:g} points) {full} (expected {(count + 1) // 2}),"
+        f" exit code {done.returncode}",
         f"   peer: bare pytest --nbval over the same {count} notebooks, 2 at a time: {bare:.1f} s; "
         f"grader / bare nbval = {seconds / bare:.2f}x",
     ]
