@@ -33,7 +33,8 @@ import tempfile
 from pathlib import Path
 
 from refimpl.capture.record_http import free_tcp_port
-from refimpl.capture.record_ssh import SSHD, keygen, sshd_config
+from refimpl.capture.record_ssh import SSHD as SSHD  # the server this records, as its tests look for it
+from refimpl.capture.record_ssh import client_options, start_sshd
 from refimpl.capture.recorder import recorder_main, recording, require
 
 MARKER = "lesson-11-words-sent-by-sftp"
@@ -52,18 +53,9 @@ def run_sftp(port: int, tmp: Path) -> str:
     (tmp / "batch").write_text("\n".join(line.format(tmp=tmp) for line in BATCH) + "\n")
     argv = [
         "sftp",
-        "-F",
-        "/dev/null",
+        *client_options(tmp),
         "-b",
         str(tmp / "batch"),
-        "-i",
-        str(tmp / "user_ed25519"),
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        f"UserKnownHostsFile={tmp / 'known_hosts'}",
         "-P",
         str(port),
         f"{getpass.getuser()}@127.0.0.1",
@@ -85,12 +77,8 @@ def record_sftp_session(pcap: str | Path, port: int | None = None, seed: int | N
         tmp = Path(tmp_name)
         (tmp / "remote").mkdir()
         (tmp / "upload.txt").write_text(MARKER + "\n")
-        keygen(tmp / "host_ed25519")
-        keygen(tmp / "user_ed25519")
-        (tmp / "authorized_keys").write_text((tmp / "user_ed25519.pub").read_text())
         # RFC 4254 §6.5: the "subsystem" request names a program; this line says which one "sftp" is
-        (tmp / "sshd_config").write_text(sshd_config(tmp, port) + "Subsystem sftp internal-sftp\n")
-        rec.start("sshd", [SSHD, "-D", "-e", "-f", str(tmp / "sshd_config")], ready="Server listening")
+        start_sshd(rec, tmp, port, "Subsystem sftp internal-sftp\n")
         back = run_sftp(port, tmp)
         if back != MARKER + "\n":
             raise RuntimeError(f"the file did not come back as sent: {back!r}")

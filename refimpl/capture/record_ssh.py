@@ -73,9 +73,19 @@ def keygen(path: Path) -> None:
     )
 
 
-def run_client(port: int, tmp: Path, compression: bool) -> str:
-    argv = [
-        "ssh",
+def start_sshd(rec, tmp: Path, port: int, extra_config: str = "") -> None:
+    """Keys made for the run, the user's key authorized, our ``sshd_config`` (plus ``extra_config``
+    lines), then ``sshd`` under the recorder until it says it listens."""
+    keygen(tmp / "host_ed25519")
+    keygen(tmp / "user_ed25519")
+    (tmp / "authorized_keys").write_text((tmp / "user_ed25519.pub").read_text())
+    (tmp / "sshd_config").write_text(sshd_config(tmp, port) + extra_config)
+    rec.start("sshd", [SSHD, "-D", "-e", "-f", str(tmp / "sshd_config")], ready="Server listening")
+
+
+def client_options(tmp: Path) -> list[str]:
+    """What ssh and sftp are both given: no user config, the run's key, no prompt, no known host."""
+    return [
         "-F",
         "/dev/null",
         "-i",
@@ -86,6 +96,13 @@ def run_client(port: int, tmp: Path, compression: bool) -> str:
         "StrictHostKeyChecking=no",
         "-o",
         f"UserKnownHostsFile={tmp / 'known_hosts'}",
+    ]
+
+
+def run_client(port: int, tmp: Path, compression: bool) -> str:
+    argv = [
+        "ssh",
+        *client_options(tmp),
         "-o",
         f"Compression={'yes' if compression else 'no'}",
         "-p",
@@ -108,11 +125,7 @@ def record_ssh_session(pcap: str | Path, port: int | None = None, seed: int | No
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
     with tempfile.TemporaryDirectory() as tmp_name, recording(pcap, "lo", f"tcp port {port}", logs=tmp_name) as rec:
         tmp = Path(tmp_name)
-        keygen(tmp / "host_ed25519")
-        keygen(tmp / "user_ed25519")
-        (tmp / "authorized_keys").write_text((tmp / "user_ed25519.pub").read_text())
-        (tmp / "sshd_config").write_text(sshd_config(tmp, port))
-        rec.start("sshd", [SSHD, "-D", "-e", "-f", str(tmp / "sshd_config")], ready="Server listening")
+        start_sshd(rec, tmp, port)
         outputs = [run_client(port, tmp, compression) for compression in (False, True)]
         if outputs != [MARKER + "\n"] * 2:
             raise RuntimeError(f"the command did not run as expected: {outputs}")
