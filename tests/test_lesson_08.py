@@ -7,11 +7,11 @@ computes, and the common tutorial claims stand next to the RFC text that correct
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from lesson_text import outputs, prose
 
 from refimpl import app_ports
 from refimpl.dns import Message, Question, Record, Type, decode, scenarios
@@ -25,15 +25,6 @@ LESSON = ROOT / "notebooks" / "08_application_layer.ipynb"
 @pytest.fixture(scope="module")
 def nb():
     return nbformat.read(LESSON, as_version=4)
-
-
-def prose(nb) -> str:
-    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    return re.sub(r"\s+", " ", text.replace("*", ""))
-
-
-def outputs(nb) -> str:
-    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
 # The RFC sentences the lesson quotes, transcribed from the RFC texts; each must appear word for word.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lesson_text import flat, outputs, prose
 
 from refimpl.dhcp import host_config as hc
 from refimpl.dhcp.options import OPTIONS, decode_option, encode_option
@@ -25,18 +26,6 @@ LESSON = ROOT / "notebooks" / "09_dhcp_options.ipynb"
 @pytest.fixture(scope="module")
 def nb():
     return nbformat.read(LESSON, as_version=4)
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
-def prose(nb) -> str:
-    return flat("\n".join(c.source for c in nb.cells if c.cell_type == "markdown").replace("*", ""))
-
-
-def outputs(nb) -> str:
-    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
 # The RFC sentences the lesson quotes, transcribed from the RFCs. Each must appear in the lesson word for word.

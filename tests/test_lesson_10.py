@@ -8,11 +8,11 @@ keeps, what a split pool cannot do, and that the RFC text it quotes is quoted as
 from __future__ import annotations
 
 import inspect
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from lesson_text import prose
 
 from refimpl.dhcp import attacks
 from refimpl.quiz import bank
@@ -24,15 +24,6 @@ LESSON = ROOT / "notebooks" / "10_dhcp_security.ipynb"
 @pytest.fixture(scope="module")
 def nb():
     return nbformat.read(LESSON, as_version=4)
-
-
-def prose(nb) -> str:
-    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    return re.sub(r"\s+", " ", text.replace("*", ""))
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
 
 
 # The RFC sentences the lesson quotes, transcribed from the RFCs (RFC 2131, RFC 3046, RFC 7513 abstract, RFC 8156

@@ -8,11 +8,11 @@ the shipped FTPS capture, and the DHCPv6 facts of the table.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from lesson_text import flat, outputs, prose
 
 from refimpl.capture import record_ftps
 from refimpl.ftp import scenarios
@@ -27,18 +27,6 @@ LESSON = ROOT / "notebooks" / "11_ftp_today_and_ipv6.ipynb"
 @pytest.fixture(scope="module")
 def nb():
     return nbformat.read(LESSON, as_version=4)
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
-def prose(nb) -> str:
-    return flat("\n".join(c.source for c in nb.cells if c.cell_type == "markdown").replace("*", ""))
-
-
-def outputs(nb) -> str:
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
 # The RFC sentences the lesson quotes, transcribed from the RFCs. Each must appear in the lesson word for word.
