@@ -44,13 +44,15 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _total_ticks(pid: int, depth: int) -> int:
+    own, reaped = _ticks(pid)
+    running = sum(_total_ticks(child, depth - 1) for child in _children(pid)) if depth else 0
+    return own + reaped + running
+
+
 def cpu_seconds(pid: int, depth: int = 3) -> float:
     """CPU seconds used so far by ``pid``, its reaped children and its running descendants."""
-    own, reaped = _ticks(pid)
-    total = own + reaped
-    if depth:
-        total += sum(round(cpu_seconds(child, depth - 1) * TICKS) for child in _children(pid))
-    return total / TICKS
+    return _total_ticks(pid, depth) / TICKS
 
 
 class CpuMeter:
@@ -62,6 +64,7 @@ class CpuMeter:
         self._stop = threading.Event()
         self._start = 0.0
         self._most = 0.0
+        self._thread: threading.Thread | None = None
 
     def _sample(self) -> None:
         self._most = max(self._most, cpu_seconds(self.pid))
